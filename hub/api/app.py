@@ -1,0 +1,54 @@
+"""The hub's HTTP API: portals pull the feed, regions push, operators watch."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+import hub
+from hub.api import feed
+from hub.api.problems import hub_error_handler, problem
+from hub.errors import HubError
+from hub.settings import Settings
+from hub.store import Store
+from hub.store.db import migrations_current
+
+
+def create_app(settings: Settings, store: Store) -> FastAPI:
+    app = FastAPI(
+        title="LHEO sync hub",
+        version=hub.__version__,
+        description=(
+            "The national consolidated training offer, in LHEO 2.3, kept in step with the regions."
+        ),
+    )
+    app.state.settings = settings
+    app.state.store = store
+    app.add_exception_handler(HubError, hub_error_handler)
+    app.include_router(feed.router)
+
+    @app.get("/healthz", tags=["operations"], summary="The process is alive")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["operations"], summary="Database reachable and migrations current")
+    def readyz(request: Request) -> Any:
+        try:
+            with store.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+            current = migrations_current(store.engine)
+        except Exception as exc:  # any database failure means "not ready", said plainly
+            return problem(503, "Not ready", f"database unreachable: {exc.__class__.__name__}")
+        if not current:
+            return problem(
+                503,
+                "Not ready",
+                "database schema is not at the latest migration",
+                hint="run `hub migrate`",
+            )
+        return JSONResponse({"status": "ready"})
+
+    return app

@@ -1,0 +1,86 @@
+"""Portals pull the national offer: the full LHEO feed and the changes feed."""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.responses import StreamingResponse
+
+from hub.publish.feed import changes_page, current_cursor, write_lheo
+from hub.store import Store
+
+router = APIRouter(prefix="/v1/feed", tags=["feed"])
+GZIP_LEVEL = 3
+
+
+def _store(request: Request) -> Store:
+    store: Store = request.app.state.store
+    return store
+
+
+def gzip_stream(chunks: Iterator[bytes], level: int = GZIP_LEVEL) -> Iterator[bytes]:
+    """Compress a byte stream on the fly, in the gzip format."""
+    compressor = zlib.compressobj(level, zlib.DEFLATED, 31)
+    for chunk in chunks:
+        if out := compressor.compress(chunk):
+            yield out
+    yield compressor.flush()
+
+
+def _etag_matches(if_none_match: str | None, etag: str) -> bool:
+    if not if_none_match:
+        return False
+    candidates = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+    return "*" in candidates or etag in candidates
+
+
+@router.get(
+    "/lheo",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/xml": {}}}, 304: {"description": "Not modified"}},
+    summary="The national offer as LHEO 2.3 (full, or changed since a cursor)",
+)
+def feed_lheo(
+    request: Request,
+    since: Annotated[
+        int | None, Query(ge=0, description="Only what changed after this cursor")
+    ] = None,
+    if_none_match: Annotated[str | None, Header()] = None,
+    accept_encoding: Annotated[str | None, Header()] = None,
+) -> Response:
+    store = _store(request)
+    with store.engine.connect() as connection:
+        cursor = current_cursor(connection)
+    gzip_wanted = "gzip" in (accept_encoding or "")
+    etag = (
+        f'"lheo-{cursor}'
+        + (f"-since-{since}" if since is not None else "")
+        + ('-gz"' if gzip_wanted else '"')
+    )
+    headers = {"ETag": etag, "X-Hub-Cursor": str(cursor), "Vary": "Accept-Encoding"}
+    if _etag_matches(if_none_match, etag):
+        return Response(status_code=304, headers=headers)
+    body = write_lheo(store.engine, since=since)
+    if gzip_wanted:
+        body = gzip_stream(body)
+        headers["Content-Encoding"] = "gzip"
+    return StreamingResponse(body, media_type="application/xml", headers=headers)
+
+
+@router.get("/changes", summary="Latest state of each formation changed after a cursor")
+def feed_changes(
+    request: Request,
+    since: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+) -> dict[str, Any]:
+    with _store(request).engine.connect() as connection:
+        page = changes_page(connection, since, limit)
+    return {
+        "since": page.since,
+        "next_cursor": page.next_cursor,
+        "has_more": page.has_more,
+        "changes": page.changes,
+    }

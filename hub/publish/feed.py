@@ -1,0 +1,151 @@
+"""The national LHEO 2.3 feed, full or since a cursor, streamed from the store.
+
+Fragments are stored canonical, so writing the feed is concatenation: no XML is parsed on
+the way out. Each formation carries its provenance in ``<extras info="hub-provenance">``
+(the reader strips it again, so re-ingesting the feed gives the same content hashes). A
+delta lists the formations deleted since the cursor in ``<extras info="suppressions">``,
+one ``<extra info="numero" ref="SOURCE">NUMERO</extra>`` each, the same dialect the push
+API accepts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from xml.sax.saxutils import escape, quoteattr
+
+from sqlalchemy import Connection, Engine, func, select
+
+from hub.lheo.schema import DELETIONS_INFO, NS_23, PROVENANCE_INFO
+from hub.store.db import snapshot_connection
+from hub.store.repository import CHANGE_SEQ, COUNTERS, FORMATIONS
+
+HEADER = f'<?xml version="1.0" encoding="UTF-8"?>\n<lheo xmlns="{NS_23}"><offres>\n'.encode()
+_OWN_NAMESPACE = f' xmlns="{NS_23}"'.encode()
+_PAGE = 500
+
+
+def current_cursor(connection: Connection) -> int:
+    """The sequence number of the latest change (0 for an empty store)."""
+    value = connection.execute(
+        select(COUNTERS.c.value).where(COUNTERS.c.name == CHANGE_SEQ)
+    ).scalar()
+    return int(value or 0)
+
+
+def _provenance(row: Any) -> bytes:
+    extras = "".join(
+        f"<extra info={quoteattr(name)}>{escape(str(value))}</extra>"
+        for name, value in (
+            ("source", row.source),
+            ("region", row.region),
+            ("version", row.version),
+        )
+        if value is not None
+    )
+    return f'<extras info="{PROVENANCE_INFO}">{extras}</extras>'.encode()
+
+
+def formation_bytes(row: Any) -> bytes:
+    """A stored fragment ready to sit in a feed: no own xmlns, provenance appended."""
+    fragment: bytes = row.fragment.encode("utf-8")
+    head_end = fragment.index(b">")
+    head = fragment[:head_end].replace(_OWN_NAMESPACE, b"", 1)
+    body = fragment[head_end:]
+    if body.endswith(b"/>") or head.endswith(b"/"):
+        return head.rstrip(b"/") + b">" + _provenance(row) + b"</formation>\n"
+    closing = body.rindex(b"</")
+    return head + body[:closing] + _provenance(row) + body[closing:] + b"\n"
+
+
+def _rows(connection: Connection, since: int, *, include_deleted: bool) -> Iterator[Any]:
+    f = FORMATIONS.c
+    columns = (f.id, f.seq, f.source, f.numero, f.region, f.version, f.deleted, f.fragment)
+    last = since
+    while True:
+        query = select(*columns).where(f.seq > last).order_by(f.seq).limit(_PAGE)
+        if not include_deleted:
+            query = query.where(f.deleted.is_(False))
+        rows = connection.execute(query).all()
+        yield from rows
+        if len(rows) < _PAGE:
+            return
+        last = rows[-1].seq
+
+
+def write_lheo(engine: Engine, *, since: int | None = None) -> Iterator[bytes]:
+    """Stream the feed as LHEO 2.3: the live offer, or what changed after ``since``.
+
+    One read transaction covers the whole walk, so the file is one consistent state.
+    """
+    with snapshot_connection(engine) as connection, connection.begin():
+        deleted: list[Any] = []
+        yield HEADER
+        buffer: list[bytes] = []
+        for row in _rows(connection, since or 0, include_deleted=since is not None):
+            if row.deleted:
+                deleted.append(row)
+                continue
+            buffer.append(formation_bytes(row))
+            if len(buffer) >= 64:
+                yield b"".join(buffer)
+                buffer.clear()
+        buffer.append(b"</offres>")
+        if deleted:
+            buffer.append(f'<extras info="{DELETIONS_INFO}">'.encode())
+            buffer.extend(_deletion(row) for row in deleted)
+            buffer.append(b"</extras>")
+        buffer.append(b"</lheo>\n")
+        yield b"".join(buffer)
+
+
+def _deletion(row: Any) -> bytes:
+    numero = escape(row.numero)
+    return f'<extra info="numero" ref={quoteattr(row.source)}>{numero}</extra>'.encode()
+
+
+@dataclass(frozen=True, slots=True)
+class FeedPage:
+    since: int
+    next_cursor: int
+    has_more: bool
+    changes: list[dict[str, Any]]
+
+
+def changes_page(connection: Connection, since: int, limit: int) -> FeedPage:
+    """The latest state of each formation changed after ``since``, tombstones included."""
+    f = FORMATIONS.c
+    rows = connection.execute(
+        select(
+            f.seq, f.source, f.numero, f.region, f.version, f.deleted, f.content_hash, f.fragment
+        )
+        .where(f.seq > since)
+        .order_by(f.seq)
+        .limit(limit + 1)
+    ).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    changes = [
+        {
+            "seq": row.seq,
+            "op": "delete" if row.deleted else "upsert",
+            "source": row.source,
+            "numero": row.numero,
+            "region": row.region,
+            "version": row.version,
+            "content_hash": None if row.deleted else row.content_hash,
+            "lheo": None if row.deleted else row.fragment,
+        }
+        for row in rows
+    ]
+    next_cursor = rows[-1].seq if rows else since
+    return FeedPage(since, next_cursor, more, changes)
+
+
+def live_count(connection: Connection) -> int:
+    return int(
+        connection.execute(
+            select(func.count()).select_from(FORMATIONS).where(FORMATIONS.c.deleted.is_(False))
+        ).scalar_one()
+    )

@@ -1,0 +1,90 @@
+"""Queryable columns pulled out of a canonical (LHEO 2.3) formation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from lxml import etree
+
+from hub.lheo.schema import NS_23
+
+_N = {"l": NS_23}
+
+
+def _text(element: etree._Element, path: str) -> str | None:
+    found = element.find(path, _N)
+    if found is None or found.text is None:
+        return None
+    value = found.text.strip()
+    return value or None
+
+
+@dataclass(slots=True)
+class ActionRow:
+    numero: str | None
+    columns: dict[str, Any]
+    sessions: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class FormationRows:
+    columns: dict[str, Any]
+    organisme: dict[str, Any] | None
+    actions: list[ActionRow]
+
+
+def extract(formation: etree._Element) -> FormationRows:
+    """Columns of the formation, its organisme responsable, its actions and their sessions."""
+    certifiante = _text(formation, "l:certifiante")
+    columns = {
+        "intitule": _text(formation, "l:intitule-formation"),
+        "formacode": _text(formation, "l:domaine-formation/l:code-FORMACODE"),
+        "certifiante": None if certifiante is None else certifiante == "1",
+    }
+    return FormationRows(
+        columns, _organisme(formation), [_action(a) for a in formation.iterfind("l:action", _N)]
+    )
+
+
+def _organisme(formation: etree._Element) -> dict[str, Any] | None:
+    responsable = formation.find("l:organisme-formation-responsable", _N)
+    if responsable is None:
+        return None
+    siret = _text(responsable, "l:SIRET-organisme-formation/l:SIRET")
+    numero = responsable.get("numero")
+    key = numero or siret
+    if key is None:
+        return None
+    return {
+        "key": key,
+        "numero": numero,
+        "siret": siret,
+        "raison_sociale": _text(responsable, "l:raison-sociale"),
+    }
+
+
+def _action(action: etree._Element) -> ActionRow:
+    adresse = "l:lieu-de-formation/l:coordonnees/l:adresse/"
+    financeurs = [
+        code.text.strip()
+        for code in action.iterfind("l:organisme-financeur/l:code-financeur", _N)
+        if code.text
+    ]
+    columns = {
+        "numero": action.get("numero"),
+        "codepostal": _text(action, adresse + "l:codepostal"),
+        "ville": _text(action, adresse + "l:ville"),
+        "departement": _text(action, adresse + "l:departement"),
+        "siret_formateur": _text(action, "l:organisme-formateur/l:SIRET-formateur/l:SIRET"),
+        "financeurs": " ".join(financeurs)[:64] or None,
+    }
+    sessions = [
+        {
+            "numero": session.get("numero"),
+            "debut": _text(session, "l:periode/l:debut"),
+            "fin": _text(session, "l:periode/l:fin"),
+        }
+        for session in action.iterfind("l:session", _N)
+    ]
+    return ActionRow(action.get("numero"), columns, sessions)

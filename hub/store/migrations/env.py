@@ -1,0 +1,25 @@
+"""Alembic environment: runs against the engine the hub hands over, or HUB_DATABASE_URL."""
+
+from __future__ import annotations
+
+import os
+
+from alembic import context
+from sqlmodel import SQLModel
+
+import hub.store.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from hub.store.db import make_engine
+
+engine = context.config.attributes.get("engine")
+if engine is None:
+    engine = make_engine(os.environ.get("HUB_DATABASE_URL", "sqlite:///var/hub.db"))
+
+with engine.connect() as connection:
+    context.configure(
+        connection=connection,
+        target_metadata=SQLModel.metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+    connection.commit()

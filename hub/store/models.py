@@ -1,0 +1,155 @@
+"""The store's tables.
+
+Formations, actions, sessions and organismes are queryable columns; each formation also
+keeps its canonical LHEO 2.3 fragment and content hash, its source and the flow it came
+from. ``change`` is the change log: one row per effective change, numbered by a global
+monotonic sequence that the ``counter`` row hands out under a lock, so sequence order is
+commit order. Deleted formations stay as tombstones (``deleted``) so deltas can say so.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Column, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Source(SQLModel, table=True):
+    """A regional system feeding the hub (or a push client)."""
+
+    name: str = Field(primary_key=True, max_length=64)
+    region: str | None = Field(default=None, max_length=3)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Flow(SQLModel, table=True):
+    """One batch of bytes from one source, archived before it is processed."""
+
+    id: str = Field(primary_key=True, max_length=40)
+    source: str = Field(index=True, max_length=64)
+    kind: str = Field(max_length=16, description="snapshot or delta")
+    status: str = Field(default="received", max_length=16, index=True)
+    received_at: datetime = Field(default_factory=utcnow)
+    finished_at: datetime | None = None
+    archive_path: str = Field(max_length=512)
+    sha256: str = Field(max_length=64)
+    size_bytes: int = Field(default=0, sa_type=BigInteger)
+    lheo_version: str | None = Field(default=None, max_length=8)
+    encoding: str | None = Field(default=None, max_length=32)
+    formations: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    rejected: int = 0
+    stale: int = 0
+    error: str | None = Field(default=None, sa_type=Text)
+
+
+class FlowRejection(SQLModel, table=True):
+    """A record of a flow that was rejected, with where and why."""
+
+    __tablename__ = "flow_rejection"
+
+    id: int | None = Field(default=None, primary_key=True)
+    flow_id: str = Field(index=True, max_length=40)
+    numero: str | None = Field(default=None, max_length=128)
+    line: int | None = None
+    path: str = Field(sa_type=Text)
+    reason: str = Field(sa_type=Text)
+    stage: str = Field(default="validate", max_length=16)
+
+
+class Organisme(SQLModel, table=True):
+    """An organisme-formation-responsable, shared by the formations it is responsible for."""
+
+    __table_args__ = (UniqueConstraint("source", "key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=64)
+    key: str = Field(max_length=128, description="its LHEO numero, else its SIRET")
+    numero: str | None = Field(default=None, max_length=128)
+    siret: str | None = Field(default=None, max_length=20, index=True)
+    raison_sociale: str | None = Field(default=None, max_length=255)
+
+
+class Formation(SQLModel, table=True):
+    """Latest state of one offer, identified by (source, numero); a tombstone once deleted."""
+
+    __table_args__ = (UniqueConstraint("source", "numero"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=64)
+    numero: str = Field(max_length=128)
+    region: str | None = Field(default=None, max_length=3, index=True)
+    datemaj: str | None = Field(default=None, max_length=8)
+    intitule: str | None = Field(default=None, sa_type=Text)
+    formacode: str | None = Field(default=None, max_length=5, index=True)
+    certifiante: bool | None = None
+    organisme_id: int | None = Field(default=None, foreign_key="organisme.id")
+    content_hash: str = Field(max_length=64)
+    fragment: str = Field(sa_type=Text)
+    harmonised: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    flow_id: str = Field(max_length=40)
+    version: int = 1
+    deleted: bool = False
+    seq: int = Field(sa_type=BigInteger, index=True)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Action(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    formation_id: int = Field(foreign_key="formation.id", index=True)
+    numero: str | None = Field(default=None, sa_type=Text)
+    codepostal: str | None = Field(default=None, max_length=5)
+    ville: str | None = Field(default=None, max_length=50)
+    departement: str | None = Field(default=None, max_length=3)
+    siret_formateur: str | None = Field(default=None, max_length=20)
+    financeurs: str | None = Field(
+        default=None, max_length=64, description="codes, space separated"
+    )
+
+
+class Session(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    action_id: int = Field(foreign_key="action.id", index=True)
+    formation_id: int = Field(foreign_key="formation.id", index=True)
+    numero: str | None = Field(default=None, sa_type=Text)
+    debut: str | None = Field(default=None, max_length=8, description="LHEO date, 00 = unknown")
+    fin: str | None = Field(default=None, max_length=8)
+
+
+class Change(SQLModel, table=True):
+    """The change log: one row per effective change, in global sequence order."""
+
+    seq: int = Field(primary_key=True, sa_type=BigInteger)
+    formation_id: int = Field(index=True)
+    source: str = Field(max_length=64)
+    numero: str = Field(max_length=128)
+    op: str = Field(max_length=8, description="upsert or delete")
+    content_hash: str | None = Field(default=None, max_length=64)
+    flow_id: str = Field(max_length=40)
+    at: datetime = Field(default_factory=utcnow)
+
+
+class Counter(SQLModel, table=True):
+    """Named counters; ``change_seq`` hands out the change log's sequence."""
+
+    name: str = Field(primary_key=True, max_length=32)
+    value: int = Field(default=0, sa_type=BigInteger)
+
+
+class ConnectorState(SQLModel, table=True):
+    """A connector's cursor (page token, last datemaj, ETag...), so syncs resume."""
+
+    __tablename__ = "connector_state"
+
+    source: str = Field(primary_key=True, max_length=64)
+    cursor: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    updated_at: datetime = Field(default_factory=utcnow)

@@ -1,0 +1,305 @@
+"""Apply the records of one flow to the store, inside the caller's single transaction.
+
+Identity is (source, numero). The same content hash means unchanged: nothing is written
+and no change is emitted. An older ``datemaj`` never overwrites a newer one. A snapshot
+deletes by absence when it finishes; a delta deletes what it names. Every effective change
+takes the next number of the global sequence, whose counter row stays locked until the
+transaction commits, so readers never see sequence numbers commit out of order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Table, and_, bindparam, delete, insert, select, update
+
+from hub.lheo.reader import FormationRecord
+from hub.store.extract import FormationRows, extract
+from hub.store.models import Action, Change, Counter, Formation, Organisme, Session, utcnow
+
+FORMATIONS: Table = Formation.__table__  # type: ignore[attr-defined]
+ACTIONS: Table = Action.__table__  # type: ignore[attr-defined]
+SESSIONS: Table = Session.__table__  # type: ignore[attr-defined]
+ORGANISMES: Table = Organisme.__table__  # type: ignore[attr-defined]
+CHANGES: Table = Change.__table__  # type: ignore[attr-defined]
+COUNTERS: Table = Counter.__table__  # type: ignore[attr-defined]
+CHANGE_SEQ = "change_seq"
+
+
+@dataclass(slots=True)
+class FlowCounts:
+    formations: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    rejected: int = 0
+    stale: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+def datemaj_is_older(incoming: str | None, stored: str | None) -> bool:
+    """Whether ``incoming`` is known to be older than ``stored`` (unknown dates never are)."""
+    if not incoming or not stored or incoming.strip("0") == "" or stored.strip("0") == "":
+        return False
+    return incoming < stored
+
+
+def lock_sequence(connection: Connection) -> int:
+    """Lock the change counter for this transaction and return its current value."""
+    row = connection.execute(
+        select(COUNTERS.c.value).where(COUNTERS.c.name == CHANGE_SEQ).with_for_update()
+    ).first()
+    if row is None:
+        connection.execute(insert(COUNTERS).values(name=CHANGE_SEQ, value=0))
+        return 0
+    return int(row[0])
+
+
+class FlowApplier:
+    """Buffers the records of one flow and applies them in batches, in one transaction."""
+
+    def __init__(
+        self,
+        connection: Connection,
+        *,
+        source: str,
+        region: str | None,
+        flow_id: str,
+        batch_size: int = 500,
+    ) -> None:
+        self.connection = connection
+        self.source = source
+        self.region = region
+        self.flow_id = flow_id
+        self.batch_size = batch_size
+        self.counts = FlowCounts()
+        self.seq = lock_sequence(connection)
+        self._start_seq = self.seq
+        self._pending: list[FormationRecord] = []
+
+    def add(self, record: FormationRecord) -> None:
+        self._pending.append(record)
+        if len(self._pending) >= self.batch_size:
+            self.flush()
+
+    def flush(self) -> None:
+        batch, self._pending = self._pending, []
+        if not batch:
+            return
+        existing = self._existing([r.numero for r in batch if r.numero])
+        created: list[tuple[FormationRecord, FormationRows]] = []
+        updated: list[tuple[FormationRecord, FormationRows, dict[str, Any]]] = []
+        for record in batch:
+            stored = existing.get(record.numero or "")
+            if stored and not stored["deleted"] and stored["content_hash"] == record.content_hash:
+                self.counts.unchanged += 1
+            elif (
+                stored
+                and not stored["deleted"]
+                and datemaj_is_older(record.datemaj, stored["datemaj"])
+            ):
+                self.counts.stale += 1
+            elif stored:
+                updated.append((record, extract(record.element), stored))  # type: ignore[arg-type]
+            else:
+                created.append((record, extract(record.element)))  # type: ignore[arg-type]
+        organismes = self._organisme_ids(
+            [rows for _, rows in created] + [rows for _, rows, _ in updated]
+        )
+        self._insert_formations(created, organismes)
+        self._update_formations(updated, organismes)
+
+    def _existing(self, numeros: Sequence[str]) -> dict[str, dict[str, Any]]:
+        f = FORMATIONS.c
+        rows = self.connection.execute(
+            select(f.id, f.numero, f.content_hash, f.datemaj, f.deleted, f.version).where(
+                and_(f.source == self.source, f.numero.in_(numeros))
+            )
+        ).mappings()
+        return {row["numero"]: dict(row) for row in rows}
+
+    def _organisme_ids(self, rows: Iterable[FormationRows]) -> dict[str, int]:
+        wanted = {r.organisme["key"]: r.organisme for r in rows if r.organisme}
+        if not wanted:
+            return {}
+        o = ORGANISMES.c
+        ids = {
+            key: id_
+            for id_, key in self.connection.execute(
+                select(o.id, o.key).where(and_(o.source == self.source, o.key.in_(list(wanted))))
+            )
+        }
+        missing = [{"source": self.source, **v} for k, v in wanted.items() if k not in ids]
+        if missing:
+            inserted = self.connection.execute(
+                insert(ORGANISMES).returning(o.id, o.key, sort_by_parameter_order=True), missing
+            )
+            ids.update({key: id_ for id_, key in inserted})
+        return ids
+
+    def _next_seq(self) -> int:
+        self.seq += 1
+        return self.seq
+
+    def _formation_values(
+        self, record: FormationRecord, rows: FormationRows, organismes: dict[str, int]
+    ) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "numero": record.numero,
+            "region": self.region,
+            "datemaj": record.datemaj,
+            "content_hash": record.content_hash,
+            "fragment": record.fragment.decode("utf-8"),
+            "flow_id": self.flow_id,
+            "deleted": False,
+            "seq": self._next_seq(),
+            "updated_at": utcnow(),
+            "organisme_id": organismes.get(rows.organisme["key"]) if rows.organisme else None,
+            **rows.columns,
+        }
+
+    def _insert_formations(
+        self, created: list[tuple[FormationRecord, FormationRows]], organismes: dict[str, int]
+    ) -> None:
+        if not created:
+            return
+        values = [
+            {**self._formation_values(r, rows, organismes), "version": 1} for r, rows in created
+        ]
+        f = FORMATIONS.c
+        ids = [
+            row[0]
+            for row in self.connection.execute(
+                insert(FORMATIONS).returning(f.id, sort_by_parameter_order=True), values
+            )
+        ]
+        self._insert_children([(id_, rows) for id_, (_, rows) in zip(ids, created, strict=True)])
+        self._log_changes(ids, values, "upsert")
+        self.counts.created += len(created)
+
+    def _update_formations(
+        self,
+        updated: list[tuple[FormationRecord, FormationRows, dict[str, Any]]],
+        organismes: dict[str, int],
+    ) -> None:
+        if not updated:
+            return
+        ids = [stored["id"] for _, _, stored in updated]
+        self._delete_children(ids)
+        values = []
+        for record, rows, stored in updated:
+            row = self._formation_values(record, rows, organismes)
+            row.update(b_id=stored["id"], version=stored["version"] + 1)
+            values.append(row)
+        self.connection.execute(
+            update(FORMATIONS).where(FORMATIONS.c.id == bindparam("b_id")),
+            [{k: v for k, v in row.items() if k not in ("source", "numero")} for row in values],
+        )
+        self._insert_children([(stored["id"], rows) for _, rows, stored in updated])
+        self._log_changes(ids, values, "upsert")
+        self.counts.updated += len(updated)
+
+    def _delete_children(self, formation_ids: Sequence[int]) -> None:
+        self.connection.execute(delete(SESSIONS).where(SESSIONS.c.formation_id.in_(formation_ids)))
+        self.connection.execute(delete(ACTIONS).where(ACTIONS.c.formation_id.in_(formation_ids)))
+
+    def _insert_children(self, formations: list[tuple[int, FormationRows]]) -> None:
+        actions = [(fid, action) for fid, rows in formations for action in rows.actions]
+        if not actions:
+            return
+        action_ids = [
+            row[0]
+            for row in self.connection.execute(
+                insert(ACTIONS).returning(ACTIONS.c.id, sort_by_parameter_order=True),
+                [{"formation_id": fid, **action.columns} for fid, action in actions],
+            )
+        ]
+        sessions = [
+            {"formation_id": fid, "action_id": aid, **session}
+            for aid, (fid, action) in zip(action_ids, actions, strict=True)
+            for session in action.sessions
+        ]
+        if sessions:
+            self.connection.execute(insert(SESSIONS), sessions)
+
+    def _log_changes(self, ids: Sequence[int], values: Sequence[dict[str, Any]], op: str) -> None:
+        self.connection.execute(
+            insert(CHANGES),
+            [
+                {
+                    "seq": row["seq"],
+                    "formation_id": id_,
+                    "source": self.source,
+                    "numero": row["numero"],
+                    "op": op,
+                    "content_hash": row.get("content_hash") if op == "upsert" else None,
+                    "flow_id": self.flow_id,
+                    "at": row["updated_at"],
+                }
+                for id_, row in zip(ids, values, strict=True)
+            ],
+        )
+
+    def tombstone(self, numeros: Iterable[str]) -> list[str]:
+        """Delete the named live formations; returns the numeros that matched nothing."""
+        self.flush()
+        wanted = list(dict.fromkeys(numeros))
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(wanted), self.batch_size):
+            found.update(self._existing(wanted[start : start + self.batch_size]))
+        live = [row for row in found.values() if not row["deleted"]]
+        self._tombstone_rows(live)
+        return [numero for numero in wanted if numero not in found or found[numero]["deleted"]]
+
+    def tombstone_absent(self, seen: set[str]) -> int:
+        """Snapshot semantics: delete every live formation of the source not in ``seen``."""
+        self.flush()
+        f = FORMATIONS.c
+        rows = self.connection.execute(
+            select(f.id, f.numero, f.version).where(
+                and_(f.source == self.source, f.deleted.is_(False))
+            )
+        ).mappings()
+        absent = [dict(row) for row in rows if row["numero"] not in seen]
+        self._tombstone_rows(absent)
+        return len(absent)
+
+    def _tombstone_rows(self, rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        ids = [row["id"] for row in rows]
+        self._delete_children(ids)
+        now = utcnow()
+        values = [
+            {
+                "b_id": row["id"],
+                "numero": row["numero"],
+                "seq": self._next_seq(),
+                "updated_at": now,
+                "version": row["version"] + 1,
+            }
+            for row in rows
+        ]
+        self.connection.execute(
+            update(FORMATIONS)
+            .where(FORMATIONS.c.id == bindparam("b_id"))
+            .values(deleted=True, flow_id=self.flow_id),
+            [{k: v for k, v in row.items() if k != "numero"} for row in values],
+        )
+        self._log_changes(ids, values, "delete")
+        self.counts.deleted += len(rows)
+
+    def finish(self) -> FlowCounts:
+        """Flush what is buffered and advance the sequence counter (still uncommitted)."""
+        self.flush()
+        if self.seq != self._start_seq:
+            self.connection.execute(
+                update(COUNTERS).where(COUNTERS.c.name == CHANGE_SEQ).values(value=self.seq)
+            )
+        return self.counts
