@@ -7,7 +7,10 @@ reads as its specification.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 from xml.sax.saxutils import escape
+
+from lxml import etree
 
 NS = {"2.2": "http://www.lheo.org/2.2", "2.3": "http://lheo.gouv.fr/2.3"}
 
@@ -90,3 +93,27 @@ def document(
         + f"\n</offres>{root_extras}</lheo>\n"
     )
     return text.encode(encoding)
+
+
+def repaired_anotea_fixture(shared: Path) -> bytes:
+    """The real anotea 2.2 export with its four deliberate XSD errors repaired.
+
+    A real producer's file that the hub must carry into the national feed intact.
+    """
+    ns = "{http://www.lheo.org/2.2}"
+    tree = etree.parse(str(shared / "lheo/samples/intercarif-offre-lheo-2.2-anotea-fixture.xml"))
+    for element in tree.iter(f"{ns}coordonneFs"):
+        element.tag = f"{ns}coordonnees"
+    for element in tree.iter(f"{ns}SIRET"):
+        element.text = (element.text or "")[-14:]
+    for coordonnees in tree.iter(f"{ns}coordonnees"):
+        courriel, adresse = coordonnees.find(f"{ns}courriel"), coordonnees.find(f"{ns}adresse")
+        if courriel is None or adresse is None:
+            continue
+        if coordonnees.index(courriel) < coordonnees.index(adresse):
+            web = coordonnees.find(f"{ns}web")
+            if web is not None:
+                web.addprevious(courriel)
+            else:
+                coordonnees.append(courriel)
+    return etree.tostring(tree, xml_declaration=True, encoding="UTF-8")
