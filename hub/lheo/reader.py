@@ -260,7 +260,6 @@ def _renamed(element: etree._Element, namespace: str) -> etree._Element:
     for name, value in element.attrib.items():
         renamed.set(name, value)
     renamed.text = element.text
-    renamed.sourceline = element.sourceline  # type: ignore[misc]
     for child in list(element):
         renamed.append(child)
     for node in renamed.iter(tag=etree.Element):

@@ -7,8 +7,10 @@ from pathlib import Path
 
 from lheo_factory import document, formation, repaired_anotea_fixture
 from lxml import etree
+from sqlalchemy import text
 
 from hub.ingest import ingest
+from hub.lheo.corpus import CorpusSpec, write_corpus
 from hub.lheo.reader import LheoReader
 from hub.lheo.schema import NS_23, xml_schema
 from hub.publish.feed import changes_page, current_cursor, write_lheo
@@ -136,13 +138,18 @@ def test_a_portal_that_resumes_from_its_cursor_catches_up(store: Store) -> None:
 def test_the_round_trip_through_the_feed_rebuilds_an_identical_store(
     store: Store, tmp_path: Path
 ) -> None:
-    offers = [
-        formation(f"RT{i:04d}", sessions=1 + i % 3, intitule=f"Formation n°{i} & co")
-        for i in range(300)
-    ]
-    load(store, document(offers, version="2.2"), "snapshot")
+    spec = CorpusSpec(formations=200, seed=3, regions=("*",), version="2.2", invalid_share=0.05)
+    generated = io.BytesIO()
+    stats = write_corpus(generated, spec, encoding="ISO-8859-1")
+    load(store, generated.getvalue(), "snapshot")
+    assert len(store_content(store)) == stats.formations - stats.invalid > 150
     feed = export(store)
+    assert xml_schema("2.3").validate(etree.fromstring(feed))
     elsewhere = Store.at(f"sqlite:///{tmp_path / 'elsewhere.db'}", tmp_path / "elsewhere")
     load(elsewhere, feed, "snapshot")
     assert store_content(elsewhere) == store_content(store)
     assert export(elsewhere) == feed
+    with store.engine.connect() as a, elsewhere.engine.connect() as b:
+        for table in ("action", "session"):
+            query = text(f"SELECT count(*) FROM {table}")
+            assert a.execute(query).scalar_one() == b.execute(query).scalar_one() > 0
