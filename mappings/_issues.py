@@ -1,0 +1,62 @@
+"""Collecting the issues of one formation, and naming where in it each one was found."""
+
+from __future__ import annotations
+
+from lxml import etree
+
+from mappings._model import IssueKind, MappingIssue
+
+
+class IssueLog:
+    """The issues met while harmonising one formation of one source, in order."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.issues: list[MappingIssue] = []
+
+    def add(self, kind: IssueKind, path: str, code: str, value: str, message: str) -> None:
+        self.issues.append(MappingIssue(self.source, path, code, value, kind, message))
+
+    def unmapped(self, path: str, code: str, value: str, message: str) -> None:
+        self.add("unmapped", path, code, value, message)
+
+    def suspicious(self, path: str, code: str, value: str, message: str) -> None:
+        self.add("suspicious", path, code, value, message)
+
+    def cleaned(self, path: str, code: str, value: str, message: str) -> None:
+        self.add("cleaned", path, code, value, message)
+
+
+def local_name(element: etree._Element) -> str:
+    """The element's name without its namespace (extras may come in any namespace)."""
+    tag = element.tag
+    return tag.rpartition("}")[2] if isinstance(tag, str) else ""
+
+
+def path_of(element: etree._Element) -> str:
+    """A readable path from the formation down to ``element``.
+
+    Elements carrying a ``numero`` are named by it (``action[AC_1]``); repeated siblings
+    without one get their position (``organisme-financeur[2]``), as in XPath.
+    """
+    steps: list[str] = []
+    node: etree._Element | None = element
+    while node is not None:
+        name = local_name(node)
+        numero = node.get("numero")
+        if numero:
+            steps.append(f"{name}[{numero}]")
+        else:
+            steps.append(name + _position(node))
+        if name == "formation":
+            break
+        node = node.getparent()
+    return "/".join(reversed(steps))
+
+
+def _position(node: etree._Element) -> str:
+    parent = node.getparent()
+    if parent is None:
+        return ""
+    same = [sibling for sibling in parent if sibling.tag == node.tag]
+    return f"[{same.index(node) + 1}]" if len(same) > 1 else ""
