@@ -20,6 +20,7 @@ from mappings._model import (
     LanguagePath,
     LanguageTraining,
     MappingIssue,
+    from_json,
     to_json,
 )
 from mappings._tables import TABLES_DIRECTORY, Tables, load_tables
@@ -39,6 +40,7 @@ __all__ = [
     "LanguageTraining",
     "MappingIssue",
     "Tables",
+    "from_json",
     "load_tables",
     "to_json",
 ]

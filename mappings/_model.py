@@ -136,3 +136,22 @@ class Explanation:
 def to_json(harmonised: HarmonisedFormation) -> dict[str, Any]:
     """A plain JSON-able dict of ``harmonised`` (str, float, bool, None, lists, dicts)."""
     return asdict(harmonised)
+
+
+def from_json(data: dict[str, Any]) -> HarmonisedFormation:
+    """Rebuild what `to_json` stored (the store keeps harmonised facts as JSON)."""
+    language = data.get("language")
+    return HarmonisedFormation(
+        **{
+            **data,
+            "certifications": [Certification(**c) for c in data.get("certifications", [])],
+            "language": LanguageTraining(**language) if language else None,
+            "actions": [
+                HarmonisedAction(
+                    **{**a, "sessions": [HarmonisedSession(**s) for s in a.get("sessions", [])]}
+                )
+                for a in data.get("actions", [])
+            ],
+            "issues": [MappingIssue(**i) for i in data.get("issues", [])],
+        }
+    )

@@ -32,6 +32,7 @@ class FormationRows:
     columns: dict[str, Any]
     organisme: dict[str, Any] | None
     actions: list[ActionRow]
+    issues: list[dict[str, Any]] = field(default_factory=list)
 
 
 def extract(formation: etree._Element) -> FormationRows:

@@ -96,6 +96,9 @@ class Formation(SQLModel, table=True):
     content_hash: str = Field(max_length=64)
     fragment: str = Field(sa_type=Text)
     harmonised: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    language_kind: str | None = Field(
+        default=None, max_length=32, index=True, description="set for language training"
+    )
     flow_id: str = Field(max_length=40)
     version: int = 1
     deleted: bool = False
@@ -123,6 +126,21 @@ class Session(SQLModel, table=True):
     numero: str | None = Field(default=None, sa_type=Text)
     debut: str | None = Field(default=None, max_length=8, description="LHEO date, 00 = unknown")
     fin: str | None = Field(default=None, max_length=8)
+
+
+class FormationIssue(SQLModel, table=True):
+    """A value of a live formation that could not be mapped, looked wrong, or was cleaned."""
+
+    __tablename__ = "formation_issue"
+
+    id: int | None = Field(default=None, primary_key=True)
+    formation_id: int = Field(foreign_key="formation.id", index=True)
+    source: str = Field(max_length=64, index=True)
+    kind: str = Field(max_length=16, description="unmapped, suspicious or cleaned")
+    code: str = Field(max_length=64, description="stable name of the problem")
+    value: str = Field(sa_type=Text)
+    path: str = Field(sa_type=Text)
+    message: str = Field(sa_type=Text)
 
 
 class Change(SQLModel, table=True):

@@ -15,15 +15,27 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, and_, bindparam, delete, insert, select, update
 
+from hub.harmonise import harmonise, language_kind
 from hub.lheo.reader import FormationRecord
 from hub.store.extract import FormationRows, extract
-from hub.store.models import Action, Change, Counter, Formation, Organisme, Session, utcnow
+from hub.store.models import (
+    Action,
+    Change,
+    Counter,
+    Formation,
+    FormationIssue,
+    Organisme,
+    Session,
+    utcnow,
+)
+from mappings import MappingIssue
 
 FORMATIONS: Table = Formation.__table__  # type: ignore[attr-defined]
 ACTIONS: Table = Action.__table__  # type: ignore[attr-defined]
 SESSIONS: Table = Session.__table__  # type: ignore[attr-defined]
 ORGANISMES: Table = Organisme.__table__  # type: ignore[attr-defined]
 CHANGES: Table = Change.__table__  # type: ignore[attr-defined]
+ISSUES: Table = FormationIssue.__table__  # type: ignore[attr-defined]
 COUNTERS: Table = Counter.__table__  # type: ignore[attr-defined]
 CHANGE_SEQ = "change_seq"
 
@@ -105,14 +117,27 @@ class FlowApplier:
             ):
                 self.counts.stale += 1
             elif stored:
-                updated.append((record, extract(record.element), stored))  # type: ignore[arg-type]
+                updated.append((record, self._rows(record), stored))
             else:
-                created.append((record, extract(record.element)))  # type: ignore[arg-type]
+                created.append((record, self._rows(record)))
         organismes = self._organisme_ids(
             [rows for _, rows in created] + [rows for _, rows, _ in updated]
         )
         self._insert_formations(created, organismes)
         self._update_formations(updated, organismes)
+
+    def _rows(self, record: FormationRecord) -> FormationRows:
+        """Queryable columns plus the harmonised facts (map stage) of one valid record."""
+        assert record.element is not None
+        rows = extract(record.element)
+        facts, issues = harmonise(record.element, source=self.source, region=self.region)
+        rows.columns.update(
+            harmonised=facts,
+            language_kind=language_kind(facts),
+            region=facts.get("region") or self.region,
+        )
+        rows.issues = [_issue_row(self.source, issue) for issue in issues]
+        return rows
 
     def _existing(self, numeros: Sequence[str]) -> dict[str, dict[str, Any]]:
         f = FORMATIONS.c
@@ -206,10 +231,16 @@ class FlowApplier:
         self.counts.updated += len(updated)
 
     def _delete_children(self, formation_ids: Sequence[int]) -> None:
+        self.connection.execute(delete(ISSUES).where(ISSUES.c.formation_id.in_(formation_ids)))
         self.connection.execute(delete(SESSIONS).where(SESSIONS.c.formation_id.in_(formation_ids)))
         self.connection.execute(delete(ACTIONS).where(ACTIONS.c.formation_id.in_(formation_ids)))
 
     def _insert_children(self, formations: list[tuple[int, FormationRows]]) -> None:
+        issues = [
+            {"formation_id": fid, **issue} for fid, rows in formations for issue in rows.issues
+        ]
+        if issues:
+            self.connection.execute(insert(ISSUES), issues)
         actions = [(fid, action) for fid, rows in formations for action in rows.actions]
         if not actions:
             return
@@ -303,3 +334,14 @@ class FlowApplier:
                 update(COUNTERS).where(COUNTERS.c.name == CHANGE_SEQ).values(value=self.seq)
             )
         return self.counts
+
+
+def _issue_row(source: str, issue: MappingIssue) -> dict[str, Any]:
+    return {
+        "source": source,
+        "kind": issue.kind,
+        "code": issue.code[:64],
+        "value": issue.value,
+        "path": issue.path,
+        "message": issue.message,
+    }

@@ -116,6 +116,7 @@ def upgrade() -> None:
     sa.Column('content_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('fragment', sa.Text(), nullable=False),
     sa.Column('harmonised', sa.JSON(), nullable=True),
+    sa.Column('language_kind', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
     sa.Column('flow_id', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('deleted', sa.Boolean(), nullable=False),
@@ -127,6 +128,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('formation', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_formation_formacode'), ['formacode'], unique=False)
+        batch_op.create_index(batch_op.f('ix_formation_language_kind'), ['language_kind'], unique=False)
         batch_op.create_index(batch_op.f('ix_formation_region'), ['region'], unique=False)
         batch_op.create_index(batch_op.f('ix_formation_seq'), ['seq'], unique=False)
 
@@ -144,6 +146,22 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('action', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_action_formation_id'), ['formation_id'], unique=False)
+
+    op.create_table('formation_issue',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('formation_id', sa.Integer(), nullable=False),
+    sa.Column('source', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('code', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('value', sa.Text(), nullable=False),
+    sa.Column('path', sa.Text(), nullable=False),
+    sa.Column('message', sa.Text(), nullable=False),
+    sa.ForeignKeyConstraint(['formation_id'], ['formation.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('formation_issue', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_formation_issue_formation_id'), ['formation_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_formation_issue_source'), ['source'], unique=False)
 
     op.create_table('session',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -170,6 +188,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_session_action_id'))
 
     op.drop_table('session')
+    with op.batch_alter_table('formation_issue', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_formation_issue_source'))
+        batch_op.drop_index(batch_op.f('ix_formation_issue_formation_id'))
+
+    op.drop_table('formation_issue')
     with op.batch_alter_table('action', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_action_formation_id'))
 
@@ -177,6 +200,7 @@ def downgrade() -> None:
     with op.batch_alter_table('formation', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_formation_seq'))
         batch_op.drop_index(batch_op.f('ix_formation_region'))
+        batch_op.drop_index(batch_op.f('ix_formation_language_kind'))
         batch_op.drop_index(batch_op.f('ix_formation_formacode'))
 
     op.drop_table('formation')
