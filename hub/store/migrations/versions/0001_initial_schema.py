@@ -40,11 +40,13 @@ def upgrade() -> None:
     sa.Column('updated_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('source')
     )
-    op.create_table('counter',
+    counter = op.create_table('counter',
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
     sa.Column('value', sa.BigInteger(), nullable=False),
     sa.PrimaryKeyConstraint('name')
     )
+    # Seeded here so that concurrent first flows only ever lock it, never race to create it.
+    op.bulk_insert(counter, [{'name': 'change_seq', 'value': 0}])
     op.create_table('flow',
     sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
     sa.Column('source', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
