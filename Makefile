@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint format clean
+.PHONY: install run test lint format clean bench reliability
 
 install: $(STAMP)
 
@@ -30,6 +30,23 @@ lint: install
 format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# `make bench SCALE=1` is the national offer (about 1.6 GB of LHEO); 0.01 is a quick run.
+SCALE ?= 0.01
+BENCH_STAMP := $(VENV)/.bench-installed
+
+$(BENCH_STAMP): pyproject.toml $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,bench]'
+	@touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	@command -v xmllint >/dev/null || (apt-get update -qq && apt-get install -y -qq libxml2-utils)
+	$(BIN)/python bench/run.py --scale $(SCALE)
+
+# The reliability and security suite in full (`make test` runs its quick part): longer
+# fuzzing, more kill points, a PostgreSQL restart, 25 s of load; then its table of figures.
+reliability: install
+	$(BIN)/python -m tests.reliability.report $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -10,15 +10,20 @@ with their line and path; a flow that is not readable LHEO at all is refused who
 
 from __future__ import annotations
 
+import tempfile
+import time
 from collections.abc import Iterable
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Literal
 
 from sqlalchemy import Connection, insert, select, update
 
+from hub import metrics
 from hub.errors import FlowError, LheoError, RecordError
 from hub.lheo.reader import FormationRecord, LheoReader
+from hub.pipeline import UNCHANGED, Mapped, ReadAhead, split_records
 from hub.store import Store
 from hub.store.archive import archive_flow, open_archived, read_stream
 from hub.store.db import write_transaction
@@ -87,13 +92,17 @@ def apply(store: Store, flow_id: str, *, dry_run: bool = False) -> FlowResult:
             ).scalar()
     if flow is None:
         raise FlowError(f"no flow {flow_id!r} in the store", hint="list flows with `hub status`")
+    started = time.monotonic()
     try:
-        return _apply(store, dict(flow), region, dry_run=dry_run)
+        result = _apply(store, dict(flow), region, dry_run=dry_run)
     except LheoError as exc:
         if not dry_run:
             _mark_failed(store, flow_id, exc)
+            metrics.record_failed_flow(flow["source"], seconds=time.monotonic() - started)
         exc.add_note(f"flow {flow_id} from source {flow['source']!r}: nothing of it was applied")
         raise
+    metrics.record_flow(result, seconds=time.monotonic() - started)
+    return result
 
 
 def _apply(
@@ -102,14 +111,17 @@ def _apply(
     source, kind = str(flow["source"]), flow["kind"]
     assert kind in ("snapshot", "delta")
     with (
-        open_archived(Path(str(flow["archive_path"]))) as stream,
+        open_archived(Path(str(flow["archive_path"]))) as archived,
+        closing(ReadAhead(archived)) as stream,
         write_transaction(store.engine) as connection,
     ):
-        reader = LheoReader(stream)
+        reader = LheoReader(stream)  # type: ignore[arg-type]
         result = FlowResult(
             str(flow["id"]), source, kind, FlowCounts(), lheo_version=reader.version
         )
-        applier = FlowApplier(connection, source=source, region=region, flow_id=result.flow_id)
+        applier = FlowApplier(
+            connection, source=source, region=region, flow_id=result.flow_id, batch_size=200
+        )
         seen = _apply_records(applier, reader, result)
         unknown = applier.tombstone(reader.deletions)
         result.rejections.extend(
@@ -135,7 +147,12 @@ def _apply(
 
 def _apply_records(applier: FlowApplier, reader: LheoReader, result: FlowResult) -> set[str]:
     seen: dict[str, int] = {}
-    for record in reader:
+    records: Iterable[tuple[FormationRecord, Mapped]] = (
+        ((record, None) for record in reader)
+        if reader.context is None
+        else split_records(reader, applier)
+    )
+    for record, mapped in records:
         applier.counts.formations += 1
         problem = _identity_problem(record, seen)
         if record.numero:
@@ -145,8 +162,10 @@ def _apply_records(applier: FlowApplier, reader: LheoReader, result: FlowResult)
         if record.errors:
             applier.counts.rejected += 1
             result.rejections.extend(record.errors)
-            continue
-        applier.add(record)
+        elif mapped is UNCHANGED:
+            applier.counts.unchanged += 1
+        else:
+            applier.add(record, mapped)  # type: ignore[arg-type]
     return set(seen)
 
 
@@ -234,9 +253,35 @@ def ingest(
     dry_run: bool = False,
 ) -> FlowResult:
     """Archive then apply one flow: the whole path for a file, a pull or a push."""
+    if dry_run:
+        return _dry_run(store, stream, source=source, region=region, kind=kind)
     ensure_source(store, source, region)
     flow_id = receive(store, source, read_stream(stream), kind)
     return apply(store, flow_id, dry_run=dry_run)
+
+
+def _dry_run(
+    store: Store, stream: IO[bytes], *, source: str, region: str | None, kind: FlowKind
+) -> FlowResult:
+    """Validate, map and apply in a transaction that is rolled back.
+
+    The bytes go to a scratch folder, not the archive, and no flow row is committed, so a
+    dry run leaves nothing that a later ``resume_pending`` could apply for real.
+    """
+    if region is None:
+        with store.engine.connect() as connection:
+            region = connection.execute(
+                select(SOURCES.c.region).where(SOURCES.c.name == source)
+            ).scalar()
+    with tempfile.TemporaryDirectory(prefix="hub-dry-run-") as scratch:
+        archived = archive_flow(Path(scratch), source, read_stream(stream))
+        flow: dict[str, object] = {
+            "id": archived.flow_id,
+            "source": source,
+            "kind": kind,
+            "archive_path": str(archived.path),
+        }
+        return _apply(store, flow, region, dry_run=True)
 
 
 def resume_pending(store: Store) -> list[FlowResult]:

@@ -8,10 +8,20 @@ between a laptop and production.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
+from datetime import timedelta
 from pathlib import Path
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
 from hub.errors import ConfigError
 
@@ -40,9 +50,183 @@ class ApiSettings(_Frozen):
     """Environment variable holding comma-separated consumer keys."""
 
 
+class LoggingSettings(_Frozen):
+    format: Literal["json", "console"] = "console"
+    """``json`` (one object per line, for production) or ``console`` (readable, for development)."""
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+class SchedulerSettings(_Frozen):
+    enabled: bool = True
+    """Whether ``hub serve`` runs each configured source on its schedule."""
+    run_timeout_seconds: float = Field(default=900.0, gt=0)
+    """A sync still running after this long is abandoned and reported as timed out."""
+    jitter_seconds: int = Field(default=30, ge=0)
+    """Random delay added to each slot (unless a source sets its own), so replicas spread."""
+
+
+class HealthSettings(_Frozen):
+    default_staleness_seconds: int = Field(default=26 * 3600, gt=0)
+    """Expected freshness of a source whose own config sets none (push sources, say)."""
+    trend_flows: int = Field(default=30, ge=2, le=500)
+    """How many recent flows the dashboard's sparkline and the rejection baseline cover."""
+    rejection_rate_warning: float = Field(default=0.05, ge=0, le=1)
+    """Rejection rate of a flow above which the dashboard shows it as a warning."""
+
+
+# ── Sources: one TOML file per regional system (config/regions/<name>.toml) ──────────────
+# Read by the sync runner (hub/sync.py), the connectors and the scheduler. Secrets never
+# sit in these files: a source names the environment variable that holds its token.
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
+_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(value: object) -> object:
+    """``"90s"``, ``"15m"``, ``"6h"``, ``"2d"`` or a number of seconds, as a timedelta."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return timedelta(seconds=value)
+    if isinstance(value, str):
+        match = _DURATION.match(value)
+        if match is None:
+            raise ValueError(f"{value!r} is not a duration: write 90s, 15m, 6h or 2d")
+        return timedelta(seconds=float(match[1]) * _UNIT_SECONDS[match[2]])
+    return value
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+
+class ScheduleSettings(_Frozen):
+    """When the scheduler runs a source: a cron expression or a fixed interval, plus jitter."""
+
+    cron: str | None = None
+    """Five-field cron expression (minute hour day month weekday), e.g. ``"30 2 * * *"``."""
+    every: Duration | None = None
+    """Fixed interval between runs, e.g. ``"6h"``."""
+    jitter: Duration | None = None
+    """Random delay added to each run so sources do not all start at once (unset: the
+    scheduler's default)."""
+
+    @model_validator(mode="after")
+    def _one_rule(self) -> ScheduleSettings:
+        if (self.cron is None) == (self.every is None):
+            raise ValueError("give exactly one of cron or every")
+        return self
+
+
+class SourceSettings(_Frozen):
+    """One regional system feeding the hub; the file name is the source name."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
+    """The source's name in the store, the API and the CLI (the file's stem)."""
+    connector: str
+    """Connector entry point (group ``hub.connectors``), e.g. ``dokelio``."""
+    region: str = Field(pattern=r"^\d{2}$")
+    """INSEE code of the region the offers belong to (``11`` Île-de-France...)."""
+    url: str | None = Field(default=None, pattern=r"^https?://")
+    """Where to pull from (pull connectors); push sources have none."""
+    schedule: ScheduleSettings = ScheduleSettings(every=timedelta(hours=6))
+    stale_after: Duration = timedelta(hours=36)
+    """Expected freshness: older than this since the last successful sync is an alert."""
+    token_env: str | None = Field(default=None, pattern=r"^[A-Z_][A-Z0-9_]*$")
+    """Name of the environment variable holding the source's token (never the token)."""
+    enabled: bool = True
+    options: dict[str, Any] = {}
+    """Connector-specific settings (page size...), checked by the connector."""
+    file: Path | None = None
+    """The file this source came from (for messages)."""
+
+    def token(self) -> str | None:
+        """The secret named by ``token_env``, from the environment; None if none is named."""
+        if self.token_env is None:
+            return None
+        value = os.environ.get(self.token_env)
+        if not value:
+            raise ConfigError(
+                f"{self.file or self.name}: token_env: environment variable {self.token_env} "
+                f"is not set (source {self.name!r} needs its token there)"
+            )
+        return value
+
+
+class FetchSettings(_Frozen):
+    """How the hub talks to regional systems: one policy for every pull connector."""
+
+    connect_timeout: float = Field(default=10.0, gt=0)
+    read_timeout: float = Field(default=60.0, gt=0)
+    """Longest wait for the next bytes of a response."""
+    max_bytes: int = Field(default=512 * 1024 * 1024, gt=0)
+    """Larger responses are refused without being read whole."""
+    attempts: int = Field(default=5, ge=1)
+    """Tries per request, the first included, for retriable faults."""
+    backoff_initial: float = Field(default=1.0, ge=0)
+    backoff_max: float = Field(default=60.0, ge=0)
+    jitter: float = Field(default=1.0, ge=0)
+    """Random seconds added to each backoff, so retries of many sources spread out."""
+    max_retry_after: float = Field(default=300.0, ge=0)
+    """Longest ``Retry-After`` honoured; a longer one is cut to this."""
+
+
+class SimulatorSettings(_Frozen):
+    """Development and demo: simulate the regional systems on 127.0.0.1."""
+
+    enabled: bool = False
+    """Start a simulator for each source whose URL points at 127.0.0.1 (``hub serve``)."""
+    formations: int = Field(default=120, ge=0)
+    """Offers each simulated system starts with."""
+    seed: int = 2024
+    invalid_share: float = Field(default=0.03, ge=0, le=1)
+    """Share of XSD-invalid formations the simulated systems send, as real exports do."""
+    first_sync: bool = True
+    """Sync every pull source once, in the background, when ``hub serve`` starts."""
+
+
+class PublishingSettings(_Frozen):
+    """Outbound deliveries to partners (``hub/publish/publishers``)."""
+
+    dir: str = "publishers"
+    """Folder of the publisher files (``<name>.toml``), relative to this configuration file."""
+    spool_dir: Path = Path("var/publish")
+    """Where built deliveries wait, byte for byte, until their partner acknowledges them."""
+    enabled: bool = True
+    """Whether ``hub serve`` runs each enabled publisher on its schedule."""
+    simulator: bool = False
+    """Development: serve the intercariforef receiver for publishers aimed at 127.0.0.1."""
+
+
+def load_sources(folder: Path) -> dict[str, SourceSettings]:
+    """Every ``<name>.toml`` of ``folder``, validated; errors name the file and the key."""
+    sources: dict[str, SourceSettings] = {}
+    for file in sorted(folder.glob("*.toml")) if folder.is_dir() else []:
+        try:
+            data = tomllib.loads(file.read_text(encoding="utf-8"))
+            sources[file.stem] = SourceSettings(**data, name=file.stem, file=file)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{file}: invalid TOML: {exc}") from exc
+        except ValidationError as exc:
+            raise ConfigError(f"{file}: {_problems(exc)}") from exc
+    return sources
+
+
+def _problems(exc: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}" for error in exc.errors()
+    )
+
+
 class Settings(_Frozen):
     store: StoreSettings = StoreSettings()
     api: ApiSettings = ApiSettings()
+    logging: LoggingSettings = LoggingSettings()
+    scheduler: SchedulerSettings = SchedulerSettings()
+    health: HealthSettings = HealthSettings()
+    fetch: FetchSettings = FetchSettings()
+    simulators: SimulatorSettings = SimulatorSettings()
+    publishing: PublishingSettings = PublishingSettings()
+    sources: dict[str, SourceSettings] = {}
+    """The regional sources, from the ``[regions] dir`` folder (default ``regions/`` beside
+    the configuration file)."""
     config_path: Path | None = None
     """The file these settings came from (for messages)."""
 
@@ -66,10 +250,12 @@ def load_settings(path: Path | None = None) -> Settings:
     if archive := os.environ.get("HUB_ARCHIVE_DIR"):
         store["archive_dir"] = archive
     data["store"] = store
+    regions = dict(data.pop("regions", {}))  # type: ignore[call-overload]
+    if path is not None:
+        data["sources"] = load_sources(path.parent / str(regions.pop("dir", "regions")))
+    if regions:
+        raise ConfigError(f"{path}: regions: unknown keys {sorted(regions)} (only dir)")
     try:
         return Settings(**data, config_path=path)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}" for error in exc.errors()
-        )
-        raise ConfigError(f"{path or 'defaults'}: {problems}") from exc
+        raise ConfigError(f"{path or 'defaults'}: {_problems(exc)}") from exc

@@ -8,28 +8,23 @@ Codes outside those tables are kept as they are, without a label.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from lxml import etree
 
-from hub.lheo.schema import NS_23
 from mappings._cleaning import Cleaner
-from mappings._issues import path_of
+from mappings._issues import At
 from mappings._model import Certification
+from mappings._paths import ChildPaths, first
 from mappings._tables import Tables
 
-NS = {"l": NS_23}
-_FORMATION_CODES = {
-    "certifinfo": "l:code-CERTIFINFO",
-    "rs": "l:code-RS",
-    "rncp": "l:code-RNCP",
-    "cpf": "l:code-CPF",
-}
-_SESSION_CODES = {
-    "certifinfo": "l:reference-code-CERTIFINFO",
-    "rs": "l:reference-code-RS",
-    "rncp": "l:reference-code-RNCP",
-}
+_CODE_NAMES = ("certifinfo", "rs", "rncp", "cpf")
+"""The codes of a certification, in the order of the paths below."""
+_FORMATION_CODES = ChildPaths("code-CERTIFINFO", "code-RS", "code-RNCP", "code-CPF")
+_SESSION_CODES = ChildPaths("reference-code-CERTIFINFO", "reference-code-RS", "reference-code-RNCP")
+_RS_PREFIX = re.compile(r"^\s*RS\s*", flags=re.IGNORECASE)
+_RNCP_PREFIX = re.compile(r"^\s*RNCP\s*", flags=re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,12 +49,18 @@ class CertificationBook:
         self._by_rs = {_rs(row["rs"]): row["label"] for row in tables.certifications if row["rs"]}
         self._rs_of = {row["label"]: _rs(row["rs"]) for row in tables.certifications if row["rs"]}
 
-    def read(self, formation: etree._Element, cleaner: Cleaner) -> list[Certification]:
-        """Every certification of the formation and of its sessions, each once."""
+    def read(
+        self,
+        certifications: Iterable[etree._Element],
+        references: Iterable[etree._Element],
+        cleaner: Cleaner,
+    ) -> list[Certification]:
+        """Every certification of the formation (its ``certification`` elements and its
+        sessions' ``reference-certification`` elements, in document order), each once."""
         found: list[Certification] = []
-        for element in formation.iterfind("l:certification", NS):
+        for element in certifications:
             found.append(self._certification(element, _FORMATION_CODES, cleaner))
-        for element in formation.iterfind("l:action/l:session/l:reference-certification", NS):
+        for element in references:
             found.append(self._certification(element, _SESSION_CODES, cleaner))
         unique: dict[tuple[str | None, ...], Certification] = {}
         for certification in found:
@@ -78,13 +79,14 @@ class CertificationBook:
         return entry is not None and entry.eligible_cpf
 
     def _certification(
-        self, element: etree._Element, paths: dict[str, str], cleaner: Cleaner
+        self, element: etree._Element, paths: ChildPaths, cleaner: Cleaner
     ) -> Certification:
-        codes: dict[str, str | None] = {}
-        for name, child_path in paths.items():
-            child = element.find(child_path, NS)
-            where = path_of(child) if child is not None else ""
-            codes[name] = cleaner.text(None if child is None else child.text, where)
+        codes: dict[str, str | None] = dict.fromkeys(_CODE_NAMES)
+        found = paths.find(element)
+        for name, path in zip(_CODE_NAMES, paths.paths, strict=False):
+            child = first(found, path)
+            if child is not None:
+                codes[name] = cleaner.text(child.text, At(child))
         rs = _rs(codes["rs"]) if codes["rs"] else None
         label = self._by_certifinfo.get(codes["certifinfo"] or "") or self._by_rs.get(rs or "")
         entry = self._by_label.get(label or "")
@@ -104,11 +106,11 @@ def _codes(certification: Certification) -> tuple[str | None, ...]:
 
 def _rs(code: str | None) -> str:
     """``5080``, ``rs 5080`` and ``RS5080`` are one RS code: ``RS5080``."""
-    digits = re.sub(r"^\s*RS\s*", "", code or "", flags=re.IGNORECASE).strip()
+    digits = _RS_PREFIX.sub("", code or "").strip()
     return f"RS{digits}"
 
 
 def _rncp(code: str) -> str:
     """``34567`` and ``RNCP34567`` are one RNCP code: ``RNCP34567``."""
-    digits = re.sub(r"^\s*RNCP\s*", "", code, flags=re.IGNORECASE).strip()
+    digits = _RNCP_PREFIX.sub("", code).strip()
     return f"RNCP{digits}"

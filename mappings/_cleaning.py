@@ -11,31 +11,42 @@ import html
 import re
 import unicodedata
 from datetime import date
+from functools import lru_cache
 
-from mappings._issues import IssueLog
+from mappings._issues import Finding, IssueLog, Where
 
 _SPACES = re.compile(r"\s+")
 _NOT_WORD = re.compile(r"[^0-9a-z]+")
 _TAGS = re.compile(r"</?[a-zA-Z][^>]*>")
 _PLAIN_NUMBER = re.compile(r"\d+(\.\d+)?")
 _CURRENCY = re.compile(r"(€|eur(os?)?|ttc)", re.IGNORECASE)
+_DIGITS_8 = re.compile(r"\d{8}")
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_SIRET_SEPARATORS = re.compile(r"[\s.]")
+_THOUSANDS_SEPARATORS = re.compile(r"[\s\u00a0\u202f']")
 _LA_POSTE_SIREN = "356000000"
 _UNKNOWN_DATES = frozenset({"00000000", "99999999"})
 
 
+@lru_cache(maxsize=8192)
 def normalise(text: str) -> str:
     """Lower case, accents and punctuation removed, words separated by one space.
 
     Used to compare titles, keywords and extras whatever the case, accents or
     apostrophes: ``Contrat d'Intégration`` and ``contrat d integration`` are equal.
+    Cached: extras repeat the same few names and values across a whole flow.
     """
     decomposed = unicodedata.normalize("NFKD", text.lower())
     bare = "".join(char for char in decomposed if not unicodedata.combining(char))
     return _NOT_WORD.sub(" ", bare).strip()
 
 
+@lru_cache(maxsize=8192)
 def placeholder_key(text: str) -> str:
-    """How placeholders are compared: lower case, no accents, single spaces."""
+    """How placeholders are compared: lower case, no accents, single spaces.
+
+    Cached: every date, price and code is tested, and a flow repeats the same values.
+    """
     decomposed = unicodedata.normalize("NFKD", text.lower())
     bare = "".join(char for char in decomposed if not unicodedata.combining(char))
     return _SPACES.sub(" ", bare).strip()
@@ -51,7 +62,7 @@ class Cleaner:
     def is_placeholder(self, raw: str) -> bool:
         return placeholder_key(raw) in self.placeholders
 
-    def text(self, raw: str | None, path: str) -> str | None:
+    def text(self, raw: str | None, path: Where) -> str | None:
         """Free text: placeholders become None, HTML escapes and tags are undone."""
         if raw is None or not raw.strip():
             return None
@@ -64,11 +75,11 @@ class Cleaner:
             self.log.cleaned(path, "html-echappe", raw, f"HTML escapes undone: {unescaped!r}")
         return unescaped or None
 
-    def siret(self, raw: str | None, path: str) -> str | None:
+    def siret(self, raw: str | None, path: Where) -> str | None:
         """A 14-digit SIRET, or None with a suspicious issue when it cannot be one."""
         if raw is None or not raw.strip():
             return None
-        digits = re.sub(r"[\s.]", "", raw)
+        digits = _SIRET_SEPARATORS.sub("", raw)
         if not digits.isdigit() or set(digits) == {"0"}:
             self.log.suspicious(path, "siret-absent", raw, "not a SIRET: treated as absent")
             return None
@@ -83,13 +94,15 @@ class Cleaner:
             self.log.cleaned(path, "siret-reformate", raw, "spaces removed from the SIRET")
         return digits
 
-    def price(self, raw: str | None, path: str) -> float | None:
+    def price(self, raw: str | None, path: Where) -> float | None:
         """A price in euros; ``1 250,50 €`` becomes 1250.5."""
         if raw is None or not raw.strip():
             return None
         if self.is_placeholder(raw):
             self.log.cleaned(path, "placeholder", raw, "placeholder price treated as absent")
             return None
+        if _PLAIN_NUMBER.fullmatch(raw):
+            return float(raw)  # the usual case, with nothing to clean
         number = _decimal_text(_CURRENCY.sub("", raw))
         try:
             value = float(number)
@@ -102,40 +115,16 @@ class Cleaner:
             self.log.suspicious(path, "prix-negatif", raw, "negative price (kept)")
         return value
 
-    def date(self, raw: str | None, path: str) -> str | None:
+    def date(self, raw: str | None, path: Where) -> str | None:
         """An LHEO date (``YYYYMMDD``) as ISO; an unknown day gives ``YYYY-MM``."""
         if raw is None or not raw.strip():
             return None
-        value = raw.strip()
-        if value in _UNKNOWN_DATES or self.is_placeholder(value):
-            self.log.cleaned(path, "date-inconnue", raw, "date sent as unknown")
-            return None
-        compact = value.replace("-", "") if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value) else value
-        if not re.fullmatch(r"\d{8}", compact):
-            self.log.suspicious(path, "date-illisible", raw, "not a YYYYMMDD date: ignored")
-            return None
-        return self._calendar_date(compact, raw, path)
-
-    def _calendar_date(self, compact: str, raw: str, path: str) -> str | None:
-        year, month, day = int(compact[:4]), int(compact[4:6]), int(compact[6:])
-        try:
-            if day == 0 and month == 0:
-                date(year, 1, 1)
-                self.log.cleaned(path, "date-mois-inconnu", raw, "month and day unknown")
-                return f"{year:04d}"
-            if day == 0:
-                date(year, month, 1)
-                self.log.cleaned(path, "date-jour-inconnu", raw, "day unknown: month kept")
-                return f"{year:04d}-{month:02d}"
-            iso = date(year, month, day).isoformat()
-        except ValueError:
-            self.log.suspicious(path, "date-invalide", raw, "no such date: ignored")
-            return None
-        if compact != raw.strip():
-            self.log.cleaned(path, "date-reformatee", raw, "ISO date instead of YYYYMMDD")
+        iso, findings = _read_date(raw, self.placeholders)
+        if findings:
+            self.log.report(path, raw, findings)
         return iso
 
-    def coordinate(self, raw: str | None, path: str, limit: float) -> float | None:
+    def coordinate(self, raw: str | None, path: Where, limit: float) -> float | None:
         """A latitude (limit 90) or longitude (limit 180) in decimal degrees."""
         if raw is None or not raw.strip():
             return None
@@ -150,6 +139,35 @@ class Cleaner:
         if "," in raw:
             self.log.cleaned(path, "coordonnee-reformatee", raw, f"decimal comma: read {value}")
         return value
+
+
+@lru_cache(maxsize=8192)
+def _read_date(raw: str, placeholders: frozenset[str]) -> tuple[str | None, tuple[Finding, ...]]:
+    """`Cleaner.date` without the logging: the date read and the issue to log, if any.
+
+    Cached: the sessions of a flow start and end on the same few hundred days.
+    """
+    value = raw.strip()
+    if value in _UNKNOWN_DATES or placeholder_key(value) in placeholders:
+        return None, (("cleaned", "date-inconnue", "date sent as unknown"),)
+    compact = value.replace("-", "") if _ISO_DATE.fullmatch(value) else value
+    if not _DIGITS_8.fullmatch(compact):
+        return None, (("suspicious", "date-illisible", "not a YYYYMMDD date: ignored"),)
+    year, month, day = int(compact[:4]), int(compact[4:6]), int(compact[6:])
+    try:
+        if day == 0 and month == 0:
+            date(year, 1, 1)
+            return f"{year:04d}", (("cleaned", "date-mois-inconnu", "month and day unknown"),)
+        if day == 0:
+            date(year, month, 1)
+            finding: Finding = ("cleaned", "date-jour-inconnu", "day unknown: month kept")
+            return f"{year:04d}-{month:02d}", (finding,)
+        iso = date(year, month, day).isoformat()
+    except ValueError:
+        return None, (("suspicious", "date-invalide", "no such date: ignored"),)
+    if compact != value:
+        return iso, (("cleaned", "date-reformatee", "ISO date instead of YYYYMMDD"),)
+    return iso, ()
 
 
 def _unescape(text: str) -> str:
@@ -167,7 +185,7 @@ def _unescape(text: str) -> str:
 
 def _decimal_text(text: str) -> str:
     """``1 250,50`` → ``1250.50``; ``1.250,50`` → ``1250.50``; ``1,250.50`` → ``1250.50``."""
-    compact = re.sub(r"[\s\u00a0\u202f']", "", text)
+    compact = _THOUSANDS_SEPARATORS.sub("", text)
     if "," in compact and "." in compact:
         thousands = "." if compact.rfind(",") > compact.rfind(".") else ","
         compact = compact.replace(thousands, "")

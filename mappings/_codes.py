@@ -8,8 +8,14 @@ Anything else is an issue, never silently dropped.
 
 from __future__ import annotations
 
-from mappings._cleaning import Cleaner
+from functools import lru_cache
+
+from mappings._cleaning import placeholder_key
+from mappings._issues import Finding
 from mappings._tables import Tables
+
+Translation = tuple[str | None, tuple[Finding, ...]]
+"""A national code (None when there is none) and the issues met finding it."""
 
 
 class CodeBook:
@@ -30,48 +36,59 @@ class CodeBook:
             if row["statut"] == "obsolete"
         }
         self._niveaux_2019 = {row["code_ancien"]: row["code_2019"] for row in tables.niveaux_2019}
+        self.placeholders = frozenset(placeholder_key(row["valeur"]) for row in tables.placeholders)
+        """The placeholder values (as `placeholder_key` gives them) that mean "absent"."""
+        # A flow sends the same few values of each element again and again.
+        self._translate = lru_cache(maxsize=16384)(self._translation)
 
     def is_coded(self, element: str) -> bool:
         return element in self._vocabulary_names
+
+    def coded_elements(self) -> tuple[str, ...]:
+        """The names of the coded elements, in the order of ``element_vocabularies.csv``."""
+        return tuple(self._vocabulary_names)
 
     def local(self, source: str, element: str, value: str) -> str | None:
         """The national code ``source`` means by ``value`` in ``element``, if it has a row."""
         return self._local.get((source, element, value))
 
-    def national(
-        self, source: str, element: str, raw: str | None, path: str, cleaner: Cleaner
-    ) -> str | None:
-        """The national code for ``raw`` in ``element``, or None with an issue logged."""
+    def national(self, source: str, element: str, raw: str | None) -> Translation:
+        """The national code for ``raw`` in ``element`` (None when there is none), and the
+        issues to log about ``raw`` (an unknown, obsolete or reformatted code)."""
         if raw is None or not raw.strip():
-            return None
+            return None, ()
+        return self._translate(source, element, raw)
+
+    def _translation(self, source: str, element: str, raw: str) -> Translation:
+        """`national` for a value that is not blank (cached as ``_translate``)."""
         value = raw.strip()
         vocabulary_name = self._vocabulary_names[element]
         vocabulary = self._vocabularies[vocabulary_name]
+        findings: list[Finding] = []
         code = self.local(source, element, value)
         if code is None and value in vocabulary:
             code = value
         if code is None and value.lstrip("0") in vocabulary and value.isdigit():
             code = value.lstrip("0")
-            cleaner.log.cleaned(path, "code-reformate", raw, f"leading zeros dropped: {code}")
+            findings.append(("cleaned", "code-reformate", f"leading zeros dropped: {code}"))
         if code is None:
-            self._unknown(source, element, raw, path, cleaner)
-            return None
+            findings.append(self._unknown(source, element, raw))
+            return None, tuple(findings)
         obsolete = self._obsolete.get((vocabulary_name, code))
         if obsolete is not None:
             message = f"{vocabulary_name} {code} means {obsolete!r}: no usable value"
-            cleaner.log.suspicious(path, "code-obsolete", raw, message)
-            return None
+            findings.append(("suspicious", "code-obsolete", message))
+            return None, tuple(findings)
         if vocabulary_name == "dict-niveaux":
-            return self._niveaux_2019.get(code, code)
-        return code
+            return self._niveaux_2019.get(code, code), tuple(findings)
+        return code, tuple(findings)
 
-    def _unknown(self, source: str, element: str, raw: str, path: str, cleaner: Cleaner) -> None:
-        if cleaner.is_placeholder(raw):
-            cleaner.log.cleaned(path, "placeholder", raw, "placeholder code treated as absent")
-            return
+    def _unknown(self, source: str, element: str, raw: str) -> Finding:
+        if placeholder_key(raw) in self.placeholders:
+            return ("cleaned", "placeholder", "placeholder code treated as absent")
         vocabulary_name = self._vocabulary_names[element]
         message = (
             f"{raw.strip()!r} is neither a {vocabulary_name} code nor a local code of "
             f"{source} for {element} (add a row to source_codes.csv)"
         )
-        cleaner.log.unmapped(path, "code-inconnu", raw, message)
+        return ("unmapped", "code-inconnu", message)

@@ -38,24 +38,34 @@ def contains_phrase(text: str, phrase: str) -> bool:
     return bool(phrase) and f" {phrase} " in f" {text} "
 
 
-def collect_extras(root: etree._Element) -> tuple[Extra, ...]:
-    """Every extra anywhere under ``root`` (a formation or an action), in document order."""
-    found: list[Extra] = []
-    for block in root.iter("{*}extras"):
-        block_info = normalise(block.get("info", ""))
-        children = [child for child in block if local_name(child) == "extra"]
-        for child in children:
-            found.append(Extra(block_info, normalise(child.get("info", "")), _value(child)))
-        if not children and (block.text or "").strip():
-            found.append(Extra(block_info, block_info, _value(block)))
+def extras_blocks(root: etree._Element) -> list[etree._Element]:
+    """Every ``extras`` block under ``root``, of any namespace, in document order."""
+    return list(root.iter("{*}extras"))
+
+
+def block_extras(block: etree._Element, names: frozenset[str]) -> tuple[Extra, ...]:
+    """The extras of one ``extras`` block (each ``extra``, or the block's own text) that
+    ``names`` (normalised) may name: the others can match no rule, so their values are
+    not read (most blocks carry what the hub does not use)."""
+    block_info = normalise(block.get("info", ""))
+    children = [child for child in block if local_name(child) == "extra"]
+    found = []
+    for child in children:
+        info = normalise(child.get("info", ""))
+        if info in names or block_info in names:
+            found.append(Extra(block_info, info, _value(child)))
+    if not children and block_info in names and (block.text or "").strip():
+        found.append(Extra(block_info, block_info, _value(block)))
     return tuple(found)
 
 
-def has_extras_block(root: etree._Element, info: str) -> bool:
-    """True when an ``extras`` block named ``info`` appears under ``root``."""
+def has_extras_block(blocks: Iterable[etree._Element], info: str) -> bool:
+    """True when one of ``blocks`` (from `extras_blocks`) is named ``info``."""
     wanted = normalise(info)
-    return any(normalise(block.get("info", "")) == wanted for block in root.iter("{*}extras"))
+    return any(normalise(block.get("info", "")) == wanted for block in blocks)
 
 
 def _value(element: etree._Element) -> str:
-    return normalise("".join(element.itertext()))
+    # Without children, the text is all there is (and itertext costs more to set up).
+    text = element.text or "" if len(element) == 0 else "".join(element.itertext())
+    return normalise(text)

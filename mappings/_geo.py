@@ -9,17 +9,26 @@ region sent that contradicts it is reported rather than trusted.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from lxml import etree
 
-from hub.lheo.schema import NS_23
 from mappings._cleaning import Cleaner
 from mappings._codes import CodeBook
-from mappings._issues import path_of
+from mappings._issues import At, IssueLog, Where
+from mappings._model import MappingIssue
+from mappings._paths import ChildPaths, first_text
 from mappings._tables import Tables
 
-NS = {"l": NS_23}
 _CORSE_SUD_LAST_POSTCODE = 20190
+_ADRESSE = ChildPaths(
+    "code-INSEE-commune",
+    "departement",
+    "codepostal",
+    "region",
+    "geolocalisation/latitude",
+    "geolocalisation/longitude",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +42,10 @@ class Place:
     longitude: float | None = None
 
 
+NOWHERE = Place()
+"""The place of a missing address."""
+
+
 class Geography:
     """Regions (current and pre-2016) and départements, from the geography tables."""
 
@@ -43,8 +56,9 @@ class Geography:
         }
         self._region_of = {row["code"]: row["code_region"] for row in tables.departements}
         self._codes = codes
+        self._place = lru_cache(maxsize=16384)(self._read_place)
 
-    def region(self, source: str, raw: str | None, path: str, cleaner: Cleaner) -> str | None:
+    def region(self, source: str, raw: str | None, path: Where, cleaner: Cleaner) -> str | None:
         """The current region for ``raw``: a current code, a pre-2016 one, or a local one."""
         if raw is None or not raw.strip():
             return None
@@ -63,7 +77,9 @@ class Geography:
         cleaner.log.unmapped(path, "region-inconnue", raw, message)
         return None
 
-    def departement(self, source: str, raw: str | None, path: str, cleaner: Cleaner) -> str | None:
+    def departement(
+        self, source: str, raw: str | None, path: Where, cleaner: Cleaner
+    ) -> str | None:
         """The INSEE département for ``raw`` (``1`` → ``01``, ``2a`` → ``2A``)."""
         if raw is None or not raw.strip():
             return None
@@ -87,38 +103,45 @@ class Geography:
     def place(self, source: str, adresse: etree._Element | None, cleaner: Cleaner) -> Place:
         """The harmonised place of an LHEO ``adresse`` element (empty when None)."""
         if adresse is None:
-            return Place()
-        path = path_of(adresse)
-        commune = _text(adresse, "l:code-INSEE-commune")
+            return NOWHERE
+        found = _ADRESSE.find(adresse)
+        place, issues = self._place(source, tuple(first_text(found, p) for p in _ADRESSE.paths))
+        for issue in issues:  # their paths are relative to the adresse
+            path = At(adresse, issue.path)
+            cleaner.log.add(issue.kind, path, issue.code, issue.value, issue.message)
+        return place
+
+    def _read_place(
+        self, source: str, texts: tuple[str | None, ...]
+    ) -> tuple[Place, tuple[MappingIssue, ...]]:
+        """The place of an address whose texts are ``texts`` (in the order of ``_ADRESSE``),
+        and the issues met, their paths relative to the address. Cached (``_place``): the
+        addresses of an organisme's sites come back in all its formations."""
+        commune, departement_sent, codepostal, region_sent, latitude_sent, longitude_sent = texts
+        cleaner = Cleaner(self._codes.placeholders, IssueLog(source))
         departement = self.departement(
-            source, _text(adresse, "l:departement"), f"{path}/departement", cleaner
-        ) or self._departement_from_codes(commune, _text(adresse, "l:codepostal"))
-        region = self._consistent_region(source, adresse, departement, path, cleaner)
-        latitude = cleaner.coordinate(
-            _text(adresse, "l:geolocalisation/l:latitude"), f"{path}/geolocalisation/latitude", 90
-        )
-        longitude = cleaner.coordinate(
-            _text(adresse, "l:geolocalisation/l:longitude"),
-            f"{path}/geolocalisation/longitude",
-            180,
-        )
+            source, departement_sent, "/departement", cleaner
+        ) or self._departement_from_codes(commune, codepostal)
+        region = self._consistent_region(source, region_sent, departement, "/region", cleaner)
+        latitude = cleaner.coordinate(latitude_sent, "/geolocalisation/latitude", 90)
+        longitude = cleaner.coordinate(longitude_sent, "/geolocalisation/longitude", 180)
         commune = commune.strip().upper() if commune else None
-        return Place(departement, region, commune, latitude, longitude)
+        place = Place(departement, region, commune, latitude, longitude)
+        return place, tuple(cleaner.log.issues)
 
     def _consistent_region(
         self,
         source: str,
-        adresse: etree._Element,
+        raw: str | None,
         departement: str | None,
-        path: str,
+        path: Where,
         cleaner: Cleaner,
     ) -> str | None:
-        raw = _text(adresse, "l:region")
-        sent = self.region(source, raw, f"{path}/region", cleaner)
+        sent = self.region(source, raw, path, cleaner)
         derived = self.region_of(departement)
         if sent is not None and derived is not None and sent != derived:
             message = f"region {sent} contradicts département {departement} (region {derived})"
-            cleaner.log.suspicious(f"{path}/region", "region-incoherente", raw or "", message)
+            cleaner.log.suspicious(path, "region-incoherente", raw or "", message)
         return derived or sent
 
     def _departement_from_codes(self, commune: str | None, codepostal: str | None) -> str | None:
@@ -139,8 +162,3 @@ def _departement_prefix(code: str, *, is_postcode: bool) -> str:
     if is_postcode and code.startswith("20") and code.isdigit():
         return "2A" if int(code) <= _CORSE_SUD_LAST_POSTCODE else "2B"
     return code[:2]
-
-
-def _text(element: etree._Element, path: str) -> str | None:
-    found = element.find(path, NS)
-    return None if found is None else found.text

@@ -7,7 +7,6 @@ from lxml import etree
 from hub.errors import UnsupportedLheoError
 from hub.lheo.schema import NS_23
 from mappings._certifications import CertificationBook
-from mappings._cleaning import placeholder_key
 from mappings._codes import CodeBook
 from mappings._conventionnement import ConventionnementRules
 from mappings._explain import explain
@@ -23,25 +22,34 @@ _FORMATION_23 = f"{{{NS_23}}}formation"
 class Harmoniser:
     """Harmonises formations of any source with one set of checked tables.
 
-    Build it once (it indexes the tables) and call `harmonise` for every formation;
-    it keeps no state between calls, so one instance serves every flow and thread.
+    Build it once (it indexes the tables) and call `harmonise` for every formation.
+    Between calls it only caches what depends on nothing but the tables (the national
+    code of a value, the place of an address), so one instance serves every flow and
+    thread, and a formation's result never depends on the formations before it.
     """
 
     def __init__(self, tables: Tables) -> None:
         self.tables = tables
         codes = CodeBook(tables)
+        conventionnement = ConventionnementRules(tables.conventionnement)
+        language = LanguageRules(tables.language_rules)
         self._books = Books(
             codes=codes,
             geography=Geography(tables, codes),
             certifications=CertificationBook(tables),
-            language=LanguageRules(tables.language_rules),
-            conventionnement=ConventionnementRules(tables.conventionnement),
-            placeholders=frozenset(placeholder_key(row["valeur"]) for row in tables.placeholders),
+            language=language,
+            conventionnement=conventionnement,
+            placeholders=codes.placeholders,
             coded_tags=tuple(
                 f"{{{NS_23}}}{row['element']}"
                 for row in tables.element_vocabularies
                 if row["vocabulaire"].startswith("dict-")
             ),
+            conventionnement_elements=tuple(
+                (name, f"{{{NS_23}}}{name}") for name in conventionnement.element_names
+            ),
+            extra_names=language.extra_names | conventionnement.extra_names,
+            element_names={f"{{{NS_23}}}{name}": name for name in codes.coded_elements()},
         )
 
     def harmonise(

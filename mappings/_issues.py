@@ -2,9 +2,35 @@
 
 from __future__ import annotations
 
+from typing import TypeAlias
+
 from lxml import etree
 
 from mappings._model import IssueKind, MappingIssue
+
+
+class At:
+    """Where a value is: the path of ``element`` plus ``suffix`` (``/periode/debut``).
+
+    The path is only worked out when an issue is logged there. Most values are fine,
+    and naming an element's place costs more than checking its value.
+    """
+
+    __slots__ = ("element", "suffix")
+
+    def __init__(self, element: etree._Element, suffix: str = "") -> None:
+        self.element = element
+        self.suffix = suffix
+
+    def __str__(self) -> str:
+        return path_of(self.element) + self.suffix
+
+
+Where: TypeAlias = str | At
+"""A readable path, or an `At` that gives it when needed."""
+
+Finding: TypeAlias = tuple[IssueKind, str, str]
+"""An issue before it is placed: its kind, code and message."""
 
 
 class IssueLog:
@@ -14,16 +40,21 @@ class IssueLog:
         self.source = source
         self.issues: list[MappingIssue] = []
 
-    def add(self, kind: IssueKind, path: str, code: str, value: str, message: str) -> None:
-        self.issues.append(MappingIssue(self.source, path, code, value, kind, message))
+    def add(self, kind: IssueKind, path: Where, code: str, value: str, message: str) -> None:
+        self.issues.append(MappingIssue(self.source, str(path), code, value, kind, message))
 
-    def unmapped(self, path: str, code: str, value: str, message: str) -> None:
+    def report(self, path: Where, value: str, findings: tuple[Finding, ...]) -> None:
+        """Log each of ``findings`` about ``value`` at ``path``."""
+        for kind, code, message in findings:
+            self.add(kind, path, code, value, message)
+
+    def unmapped(self, path: Where, code: str, value: str, message: str) -> None:
         self.add("unmapped", path, code, value, message)
 
-    def suspicious(self, path: str, code: str, value: str, message: str) -> None:
+    def suspicious(self, path: Where, code: str, value: str, message: str) -> None:
         self.add("suspicious", path, code, value, message)
 
-    def cleaned(self, path: str, code: str, value: str, message: str) -> None:
+    def cleaned(self, path: Where, code: str, value: str, message: str) -> None:
         self.add("cleaned", path, code, value, message)
 
 

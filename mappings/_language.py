@@ -75,19 +75,20 @@ class LanguageRule:
             cpf_eligible=None if not row["cpf_eligible"] else row["cpf_eligible"] == "1",
         )
 
-    def matches(self, facts: OfferFacts) -> bool:
-        return self._subject_matches(facts) and self._context_matches(facts)
+    def matches(self, facts: OfferFacts, title: str) -> bool:
+        """Whether the rule applies; ``title`` is ``facts.title`` normalised."""
+        return self._subject_matches(facts, title) and self._context_matches(facts)
 
-    def _subject_matches(self, facts: OfferFacts) -> bool:
-        has_subject = bool(
-            self.formacodes or self.certifications or self.extra_info or self.keywords
-        )
-        if not has_subject:
+    @property
+    def has_subject(self) -> bool:
+        return bool(self.formacodes or self.certifications or self.extra_info or self.keywords)
+
+    def _subject_matches(self, facts: OfferFacts, title: str) -> bool:
+        if not self.has_subject:
             return True
-        title = normalise(facts.title)
         return bool(
-            self.formacodes & facts.formacodes
-            or self.certifications & facts.certifications
+            not self.formacodes.isdisjoint(facts.formacodes)
+            or not self.certifications.isdisjoint(facts.certifications)
             or any(keyword and contains_phrase(title, keyword) for keyword in self.keywords)
             or any(
                 extra.named(self.extra_info) and extra.says(self.extra_values)
@@ -106,10 +107,50 @@ class LanguageRule:
 
 
 class LanguageRules:
-    """The rules of ``language_rules.csv`` in the order they are tried."""
+    """The rules of ``language_rules.csv`` in the order they are tried.
+
+    Most formations are not linguistic and match no rule, so a formation is only tested
+    against the rules its subject may match: the rules without a subject, and those that
+    share a FORMACODE, a certification, an extra's name or a title keyword with it.
+    """
 
     def __init__(self, table: Table) -> None:
         self.rules = sorted((LanguageRule.from_row(row) for row in table), key=_priority)
+        self.extra_names = frozenset(rule.extra_info for rule in self.rules if rule.extra_info)
+        """The extra names (normalised) the rules test: other extras never decide."""
+        self._without_subject = {n for n, rule in enumerate(self.rules) if not rule.has_subject}
+        # What a formation may share with a rule's subject, to the positions of the rules.
+        self._by_formacode: dict[str, set[int]] = {}
+        self._by_certification: dict[str, set[int]] = {}
+        self._by_extra_name: dict[str, set[int]] = {}
+        self._by_first_word: dict[str, list[tuple[str, int]]] = {}
+        """A title keyword's first word to the keyword (padded: whole words) and its rule."""
+        for position, rule in enumerate(self.rules):
+            for code in rule.formacodes:
+                self._by_formacode.setdefault(code, set()).add(position)
+            for name in rule.certifications:
+                self._by_certification.setdefault(name, set()).add(position)
+            if rule.extra_info:
+                self._by_extra_name.setdefault(rule.extra_info, set()).add(position)
+            for keyword in filter(None, rule.keywords):
+                phrase = (f" {keyword} ", position)
+                self._by_first_word.setdefault(keyword.split()[0], []).append(phrase)
+
+    def _candidates(self, facts: OfferFacts, title: str) -> list[LanguageRule]:
+        """The rules whose subject may match (every rule that does), in priority order."""
+        positions = set(self._without_subject)
+        extra_names = {name for extra in facts.extras for name in (extra.info, extra.block)}
+        for index, values in (
+            (self._by_formacode, facts.formacodes),
+            (self._by_certification, facts.certifications),
+            (self._by_extra_name, extra_names),
+        ):
+            for value in index.keys() & values:
+                positions |= index[value]
+        padded = f" {title} "
+        for word in self._by_first_word.keys() & set(title.split()):
+            positions.update(n for phrase, n in self._by_first_word[word] if phrase in padded)
+        return [self.rules[position] for position in sorted(positions)]
 
     def classify(self, facts: OfferFacts, cefr: list[str]) -> LanguageTraining | None:
         """The first matching rule's verdict, None when the formation is not linguistic.
@@ -117,8 +158,9 @@ class LanguageRules:
         The target level is, in order: the highest CEFR level of the certifications
         prepared (``cefr``), the highest level the title names, the rule's default.
         """
-        for rule in self.rules:
-            if rule.matches(facts):
+        title = normalise(facts.title)
+        for rule in self._candidates(facts, title):
+            if rule.matches(facts, title):
                 row = rule.row
                 level = _highest(cefr) or _highest(_title_levels(facts.title))
                 return LanguageTraining(

@@ -7,7 +7,8 @@ could not be made national is not dropped silently: it is a `MappingIssue`.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import copy
+from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any, Final, Literal
 
 LanguageKind = Literal[
@@ -134,8 +135,39 @@ class Explanation:
 
 
 def to_json(harmonised: HarmonisedFormation) -> dict[str, Any]:
-    """A plain JSON-able dict of ``harmonised`` (str, float, bool, None, lists, dicts)."""
-    return asdict(harmonised)
+    """A plain JSON-able dict of ``harmonised`` (str, float, bool, None, lists, dicts).
+
+    The same dict as `dataclasses.asdict`, without its generic deep copy: ingest stores
+    one per formation, and the values here are immutable apart from lists and dicts.
+    """
+    plain: dict[str, Any] = _plain(harmonised)
+    return plain
+
+
+_ATOMS: Final[frozenset[type]] = frozenset({str, int, float, bool, type(None)})
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _plain(value: Any) -> Any:
+    kind = type(value)
+    if kind in _ATOMS:
+        return value
+    names = _FIELD_NAMES.get(kind)
+    if names is None and is_dataclass(value) and not isinstance(value, type):
+        names = _FIELD_NAMES.setdefault(kind, tuple(f.name for f in fields(value)))
+    if names is not None:
+        plain = {}
+        for name in names:
+            item = getattr(value, name)
+            plain[name] = item if type(item) in _ATOMS else _plain(item)
+        return plain
+    if kind is list:
+        return [item if type(item) in _ATOMS else _plain(item) for item in value]
+    if kind is tuple:
+        return tuple(_plain(item) for item in value)
+    if kind is dict:
+        return {_plain(key): _plain(item) for key, item in value.items()}
+    return copy.deepcopy(value)  # what asdict does with any other value
 
 
 def from_json(data: dict[str, Any]) -> HarmonisedFormation:

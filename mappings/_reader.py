@@ -3,6 +3,10 @@
 One `FormationReader` per formation: it owns the issue log of that formation and
 translates each coded element once (so an unknown code is reported once, wherever it
 is read from). It reads the element and never modifies it.
+
+Ingest reads every formation of every flow, so reading is kept cheap: the formation,
+each action and each session are walked once for all the paths read from them
+(`ChildPaths`), and the path named in an issue is worked out only for an issue (`At`).
 """
 
 from __future__ import annotations
@@ -12,14 +16,13 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from hub.lheo.schema import NS_23
 from mappings._certifications import CertificationBook
 from mappings._cleaning import Cleaner
 from mappings._codes import CodeBook
 from mappings._conventionnement import ConventionnementRules
-from mappings._extras import collect_extras, has_extras_block
-from mappings._geo import Geography, Place
-from mappings._issues import IssueLog, local_name, path_of
+from mappings._extras import Extra, block_extras, extras_blocks, has_extras_block
+from mappings._geo import NOWHERE, Geography, Place
+from mappings._issues import At, IssueLog, local_name
 from mappings._language import LanguageRules, OfferFacts
 from mappings._model import (
     Certification,
@@ -28,8 +31,16 @@ from mappings._model import (
     HarmonisedSession,
     LanguageTraining,
 )
-
-NS = {"l": NS_23}
+from mappings._paths import (
+    ADRESSE_ORGANISME,
+    INSCRIPTION,
+    SIRET_ORGANISME,
+    Found,
+    Walked,
+    first,
+    first_text,
+    walk_formation,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +55,12 @@ class Books:
     placeholders: frozenset[str]
     coded_tags: tuple[str, ...]
     """Qualified tags of the elements whose codes come from an LHEO dictionary."""
+    conventionnement_elements: tuple[tuple[str, str], ...]
+    """Name and qualified tag of each coded element the conventionnement rows test."""
+    extra_names: frozenset[str]
+    """The extra names (normalised ``info``) the language and conventionnement rules test."""
+    element_names: dict[object, str]
+    """Qualified tag to name of every coded element (looked up with any node's tag)."""
 
 
 class FormationReader:
@@ -55,32 +72,47 @@ class FormationReader:
         self.log = IssueLog(source)
         self.cleaner = Cleaner(books.placeholders, self.log)
         self._translated: dict[etree._Element, str | None] = {}
+        self._extras: dict[etree._Element, tuple[Extra, ...]] = {}
+        """The extras of each ``extras`` block of the formation that a rule may test."""
 
     def read(self, formation: etree._Element, region: str | None) -> HarmonisedFormation:
-        path = path_of(formation)
-        certifications = self.books.certifications.read(formation, self.cleaner)
-        actions = [self._action(action) for action in formation.iterfind("l:action", NS)]
-        responsable = self._responsable_place(formation)
-        intitule = self.cleaner.text(
-            _text(formation, "l:intitule-formation"), f"{path}/intitule-formation"
+        walked = walk_formation(formation)
+        found = walked.found
+        names = self.books.extra_names
+        self._extras = {block: block_extras(block, names) for block in extras_blocks(formation)}
+        references = [
+            reference
+            for action in walked.parts
+            for session in action.parts
+            for reference in session.found["reference-certification"]
+        ]
+        certifications = self.books.certifications.read(
+            found["certification"], references, self.cleaner
         )
-        formacodes = self._formacodes(formation)
-        facts = self._facts(formation, actions, certifications, formacodes, intitule or "")
+        actions = [self._action(action) for action in walked.parts]
+        responsable = self.books.geography.place(
+            self.source, first(found, ADRESSE_ORGANISME), self.cleaner
+        )
+        intitule = self.cleaner.text(
+            first_text(found, "intitule-formation"), At(formation, "/intitule-formation")
+        )
+        formacodes = self._formacodes(found["domaine-formation/code-FORMACODE"])
+        facts = self._facts(found, actions, certifications, formacodes, intitule or "")
         language = self._language(formation, facts, certifications)
         self._check_other_codes(formation)
         return HarmonisedFormation(
             source=self.source,
             numero=formation.get("numero"),
             intitule=intitule,
-            datemaj=self.cleaner.date(formation.get("datemaj"), f"{path}/@datemaj"),
+            datemaj=self.cleaner.date(formation.get("datemaj"), At(formation, "/@datemaj")),
             region=self._source_region(region)
             or _first(a.region for a in actions)
             or responsable.region,
             departement=_first(a.departement for a in actions) or responsable.departement,
-            siret_organisme=self._siret(formation.find(_SIRET_ORGANISME, NS)),
+            siret_organisme=self._siret(first(found, SIRET_ORGANISME)),
             formacodes=formacodes,
-            niveau_entree=self._code_of(formation, "code-niveau-entree"),
-            niveau_sortie=self._code_of(formation, "code-niveau-sortie"),
+            niveau_entree=_first(self._codes(found["code-niveau-entree"])),
+            niveau_sortie=_first(self._codes(found["code-niveau-sortie"])),
             certifications=certifications,
             language=language,
             cpf_eligible=facts.cpf_eligible,
@@ -88,22 +120,18 @@ class FormationReader:
             issues=self.log.issues,
         )
 
-    def _action(self, action: etree._Element) -> HarmonisedAction:
-        path = path_of(action)
-        financeurs = self._codes(action, "l:organisme-financeur/l:code-financeur")
+    def _action(self, walked: Walked) -> HarmonisedAction:
+        action, found = walked.element, walked.found
+        financeurs = self._codes(found["organisme-financeur/code-financeur"])
         codes = {
-            name: frozenset(self._codes(action, f".//l:{name}"))
-            for name in self.books.conventionnement.element_names
+            name: frozenset(self._codes(action.iterdescendants(tag)))
+            for name, tag in self.books.conventionnement_elements
         }
-        conventionnement, rule_id = self.books.conventionnement.decide(
-            codes, collect_extras(action)
-        )
-        lieu = self.books.geography.place(
-            self.source,
-            action.find("l:lieu-de-formation/l:coordonnees/l:adresse", NS),
-            self.cleaner,
-        )
-        sessions = [self._session(session, lieu) for session in action.iterfind("l:session", NS)]
+        extras = tuple(extra for block in action.iter("{*}extras") for extra in self._extras[block])
+        conventionnement, rule_id = self.books.conventionnement.decide(codes, extras)
+        adresse = first(found, "lieu-de-formation/coordonnees/adresse")
+        lieu = self.books.geography.place(self.source, adresse, self.cleaner)
+        sessions = [self._session(session, lieu) for session in walked.parts]
         return HarmonisedAction(
             numero=action.get("numero"),
             financeurs=financeurs,
@@ -111,26 +139,28 @@ class FormationReader:
             conventionnement_rule_id=rule_id,
             departement=lieu.departement or _first(s.departement for s in sessions),
             region=lieu.region or _first(s.region for s in sessions),
-            publics_vises=self._codes(action, "l:code-public-vise"),
+            publics_vises=self._codes(found["code-public-vise"]),
             prix_total_ttc=self.cleaner.price(
-                _text(action, "l:prix-total-TTC"), f"{path}/prix-total-TTC"
+                first_text(found, "prix-total-TTC"), At(action, "/prix-total-TTC")
             ),
             prix_horaire_ttc=self.cleaner.price(
-                _text(action, "l:prix-horaire-TTC"), f"{path}/prix-horaire-TTC"
+                first_text(found, "prix-horaire-TTC"), At(action, "/prix-horaire-TTC")
             ),
             sessions=sessions,
         )
 
-    def _session(self, session: etree._Element, lieu: Place) -> HarmonisedSession:
-        path = path_of(session)
+    def _session(self, walked: Walked, lieu: Place) -> HarmonisedSession:
+        session, found = walked.element, walked.found
         place = lieu
-        if place == Place():
-            adresse = session.find("l:adresse-inscription/l:adresse", NS)
+        if place == NOWHERE:
+            adresse = first(INSCRIPTION.find(session), "adresse-inscription/adresse")
             place = self.books.geography.place(self.source, adresse, self.cleaner)
         return HarmonisedSession(
             numero=session.get("numero"),
-            debut=self.cleaner.date(_text(session, "l:periode/l:debut"), f"{path}/periode/debut"),
-            fin=self.cleaner.date(_text(session, "l:periode/l:fin"), f"{path}/periode/fin"),
+            debut=self.cleaner.date(
+                first_text(found, "periode/debut"), At(session, "/periode/debut")
+            ),
+            fin=self.cleaner.date(first_text(found, "periode/fin"), At(session, "/periode/fin")),
             departement=place.departement,
             region=place.region,
             code_insee_commune=place.code_insee_commune,
@@ -140,7 +170,7 @@ class FormationReader:
 
     def _facts(
         self,
-        formation: etree._Element,
+        found: Found,
         actions: list[HarmonisedAction],
         certifications: list[Certification],
         formacodes: list[str],
@@ -150,12 +180,12 @@ class FormationReader:
         return OfferFacts(
             formacodes=frozenset(formacodes),
             certifications=self.books.certifications.names(certifications),
-            extras=collect_extras(formation),
+            extras=tuple(extra for extras in self._extras.values() for extra in extras),
             title=title,
             financeurs=frozenset(code for a in actions for code in a.financeurs),
             publics=frozenset(code for a in actions for code in a.publics_vises),
-            objectifs=frozenset(self._codes(formation, "l:objectif-general-formation")),
-            cpf_eligible=self._cpf_eligible(formation, certifications),
+            objectifs=frozenset(self._codes(found["objectif-general-formation"])),
+            cpf_eligible=self._cpf_eligible(found, certifications),
         )
 
     def _language(
@@ -171,7 +201,7 @@ class FormationReader:
         for certification in certifications:
             if certification.label is None:
                 self.log.unmapped(
-                    f"{path_of(formation)}/certification",
+                    At(formation, "/certification"),
                     "certification-langue-inconnue",
                     certification.certifinfo or certification.rs or certification.rncp or "",
                     "a language formation prepares a certification absent from "
@@ -179,75 +209,67 @@ class FormationReader:
                 )
         return language
 
-    def _cpf_eligible(self, formation: etree._Element, certifications: list[Certification]) -> bool:
+    def _cpf_eligible(self, found: Found, certifications: list[Certification]) -> bool:
         """CPF-eligible: a registered certification (RNCP, RS, CPF code), an eligible
         certification of the table, a ``code-type-formation/code-CPF``, or the
         ``eligibilite-cpf`` extras the Carif flows carry."""
         return (
             any(c.rncp or c.rs or c.cpf for c in certifications)
             or any(self.books.certifications.eligible_cpf(c.label) for c in certifications)
-            or bool((_text(formation, "l:code-type-formation/l:code-CPF") or "").strip())
-            or has_extras_block(formation, "eligibilite-cpf")
+            or bool((first_text(found, "code-type-formation/code-CPF") or "").strip())
+            or has_extras_block(self._extras, "eligibilite-cpf")
         )
 
-    def _formacodes(self, formation: etree._Element) -> list[str]:
+    def _formacodes(self, elements: list[etree._Element]) -> list[str]:
         codes: list[str] = []
-        for element in formation.iterfind("l:domaine-formation/l:code-FORMACODE", NS):
-            value = self.cleaner.text(element.text, path_of(element))
+        for element in elements:
+            value = self.cleaner.text(element.text, At(element))
             if value is None:
                 continue
             if len(value) == 5 and value.isdigit():
                 codes.append(value)
             else:
                 message = "a FORMACODE has 5 digits: ignored"
-                self.log.suspicious(path_of(element), "formacode-invalide", value, message)
+                self.log.suspicious(At(element), "formacode-invalide", value, message)
         return _unique(codes)
 
     def _siret(self, element: etree._Element | None) -> str | None:
-        return None if element is None else self.cleaner.siret(element.text, path_of(element))
-
-    def _responsable_place(self, formation: etree._Element) -> Place:
-        adresse = formation.find(_ADRESSE_ORGANISME, NS)
-        return self.books.geography.place(self.source, adresse, self.cleaner)
+        return None if element is None else self.cleaner.siret(element.text, At(element))
 
     def _source_region(self, region: str | None) -> str | None:
         return self.books.geography.region(self.source, region, "(source region)", self.cleaner)
 
     def _code(self, element: etree._Element) -> str | None:
         """The national code of a coded element, translated (and reported) once."""
-        if element not in self._translated:
-            self._translated[element] = self.books.codes.national(
-                self.source, local_name(element), element.text, path_of(element), self.cleaner
-            )
-        return self._translated[element]
+        translated = self._translated
+        if element in translated:
+            return translated[element]
+        raw = element.text
+        name = self.books.element_names.get(element.tag) or local_name(element)
+        code, findings = self.books.codes.national(self.source, name, raw)
+        if findings:
+            self.log.report(At(element), raw or "", findings)
+        translated[element] = code
+        return code
 
-    def _codes(self, parent: etree._Element, xpath: str) -> list[str]:
-        found = (self._code(element) for element in parent.iterfind(xpath, NS))
-        return _unique(code for code in found if code is not None)
-
-    def _code_of(self, parent: etree._Element, name: str) -> str | None:
-        return _first(self._codes(parent, f"l:{name}"))
+    def _codes(self, elements: Iterable[etree._Element]) -> list[str]:
+        return _unique([code for code in map(self._code, elements) if code is not None])
 
     def _check_other_codes(self, formation: etree._Element) -> None:
-        """Translate every other coded element, so unknown codes are reported too."""
+        """Translate every other coded element, so unknown codes are reported too
+        (but not those inside extras, which are the region's own business)."""
+        names = self.books.element_names
+        # Extras blocks are small: looking at each of their elements is cheaper than
+        # setting up lxml's filter on every coded tag for each block.
+        in_extras = {e for block in self._extras for e in block.iter() if e.tag in names}
+        translated = self._translated
         for element in formation.iter(*self.books.coded_tags):
-            if next(element.iterancestors("{*}extras"), None) is None:
+            if element not in in_extras and element not in translated:
                 self._code(element)
 
 
-_SIRET_ORGANISME = "l:organisme-formation-responsable/l:SIRET-organisme-formation/l:SIRET"
-_ADRESSE_ORGANISME = (
-    "l:organisme-formation-responsable/l:coordonnees-organisme/l:coordonnees/l:adresse"
-)
-
-
-def _text(element: etree._Element, xpath: str) -> str | None:
-    found = element.find(xpath, NS)
-    return None if found is None else found.text
-
-
-def _unique(values: Iterable[str]) -> list[str]:
-    return list(dict.fromkeys(values))
+def _unique(values: list[str]) -> list[str]:
+    return list(dict.fromkeys(values)) if len(values) > 1 else values
 
 
 def _first(values: Iterable[str | None]) -> str | None:

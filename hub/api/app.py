@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
 import hub
-from hub.api import feed
+from hub.api import dashboard, feed, ops, push, stats
 from hub.api.problems import hub_error_handler, problem
+from hub.auth import AccessRefused, access_refused_handler
 from hub.errors import HubError
+from hub.scheduler import hub_sync
 from hub.settings import Settings
 from hub.store import Store
 from hub.store.db import migrations_current
+
+STATIC_DIR = Path(__file__).with_name("static")
 
 
 def create_app(settings: Settings, store: Store) -> FastAPI:
@@ -28,7 +34,17 @@ def create_app(settings: Settings, store: Store) -> FastAPI:
     app.state.settings = settings
     app.state.store = store
     app.add_exception_handler(HubError, hub_error_handler)
+    app.add_exception_handler(AccessRefused, access_refused_handler)
     app.include_router(feed.router)
+    app.include_router(push.router)
+    app.include_router(stats.router)
+    # Operations: /metrics, /v1/status, admin actions, and the dashboard at /.
+    app.state.sync = hub_sync(store, settings)
+    app.include_router(ops.router)
+    app.include_router(ops.admin)
+    app.include_router(dashboard.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.add_middleware(ops.RequestMetrics)
 
     @app.get("/healthz", tags=["operations"], summary="The process is alive")
     def healthz() -> dict[str, str]:
@@ -49,6 +65,8 @@ def create_app(settings: Settings, store: Store) -> FastAPI:
                 "database schema is not at the latest migration",
                 hint="run `hub migrate`",
             )
+        if (archive_problem := ops.archive_ready(store)) is not None:
+            return problem(503, "Not ready", archive_problem, hint="fix HUB_ARCHIVE_DIR")
         return JSONResponse({"status": "ready"})
 
     return app

@@ -6,14 +6,17 @@ import zlib
 from collections.abc import Iterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
+from hub.auth import require_feed_access
 from hub.publish.feed import changes_page, current_cursor, write_lheo
 from hub.store import Store
 
-router = APIRouter(prefix="/v1/feed", tags=["feed"])
+router = APIRouter(prefix="/v1/feed", tags=["feed"], dependencies=[Depends(require_feed_access)])
 GZIP_LEVEL = 3
+MAX_CURSOR = 2**63 - 1
+"""Cursors are change sequence numbers, 64-bit in the store: a larger one is a 422, not a 500."""
 
 
 def _store(request: Request) -> Store:
@@ -46,7 +49,8 @@ def _etag_matches(if_none_match: str | None, etag: str) -> bool:
 def feed_lheo(
     request: Request,
     since: Annotated[
-        int | None, Query(ge=0, description="Only what changed after this cursor")
+        int | None,
+        Query(ge=0, le=MAX_CURSOR, description="Only what changed after this cursor"),
     ] = None,
     if_none_match: Annotated[str | None, Header()] = None,
     accept_encoding: Annotated[str | None, Header()] = None,
@@ -73,7 +77,7 @@ def feed_lheo(
 @router.get("/changes", summary="Latest state of each formation changed after a cursor")
 def feed_changes(
     request: Request,
-    since: Annotated[int, Query(ge=0)] = 0,
+    since: Annotated[int, Query(ge=0, le=MAX_CURSOR)] = 0,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> dict[str, Any]:
     with _store(request).engine.connect() as connection:

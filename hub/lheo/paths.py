@@ -20,7 +20,8 @@ def node_path(node: etree._Element, top: etree._Element | None = None) -> str:
     current: etree._Element | None = node
     while current is not None:
         local = etree.QName(current).localname
-        if current is top or current.getparent() is None or local == "formation":
+        at_top = current is top if top is not None else local == "formation"
+        if at_top or current.getparent() is None:
             numero = current.get("numero")
             steps.append(f"{local}[@numero='{numero}']" if numero else local)
             break

@@ -23,20 +23,26 @@ from hub.errors import (
     UnsafeXmlError,
     UnsupportedLheoError,
 )
+from hub.lheo.canonical import canonical_formation
 from hub.lheo.paths import element_path, readable_message
 from hub.lheo.schema import (
     DELETIONS_INFO,
     NAMESPACES,
-    NS_23,
-    PROVENANCE_INFO,
     Version,
     xml_schema,
+)
+from hub.lheo.split import (
+    FlowContext,
+    RawFormation,
+    flow_context,
+    parse_alone,
+    placeholder,
+    split_flow,
 )
 
 _PROLOG_LIMIT = 64 * 1024
 _UNSAFE_PROLOG = re.compile(rb"<!DOCTYPE|<!ENTITY|<!ELEMENT|<!ATTLIST")
 _DECLARED_ENCODING = re.compile(rb"""\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
-_STRIPPED_ATTRIBUTES = ("horodatage-export",)
 
 
 @dataclass(slots=True)
@@ -51,6 +57,8 @@ class FormationRecord:
     fragment: bytes = b""
     content_hash: str = ""
     provenance: dict[str, str] = field(default_factory=dict)
+    raw_hash: str = ""
+    """Hash of the formation's bytes as sent (fast path only): a cheap "unchanged" check."""
 
     @property
     def valid(self) -> bool:
@@ -74,13 +82,13 @@ class _Prefixed:
         return self._rest.read(size)
 
 
-def _syntax_error(exc: etree.XMLSyntaxError, encoding: str) -> LheoError:
+def _syntax_error(exc: etree.XMLSyntaxError, encoding: str, line_offset: int = 0) -> LheoError:
     """Translate libxml2's syntax error, saying which encoding was declared when it matters."""
     message = readable_message(str(exc.msg))
     if "encoding" in message.lower() or "utf-8" in message.lower():
         message += f" (the XML declaration says {encoding})"
     error = UnsafeXmlError if "entit" in message.lower() else MalformedXmlError
-    return error(message, line=exc.lineno or None)
+    return error(message, line=exc.lineno + line_offset if exc.lineno else None)
 
 
 def _secure_pull_parser() -> etree.XMLPullParser:
@@ -103,6 +111,10 @@ class LheoReader:
         head = self._read_prolog(stream)
         self.version, self.namespace, self.encoding = self._inspect_root(head)
         self._stream = _Prefixed(head, stream)
+        self.context: FlowContext | None = flow_context(
+            head, self.encoding, self.version, self.namespace
+        )
+        """Set when the flow can take the fast path (:meth:`split` and :meth:`read`)."""
 
     @staticmethod
     def _read_prolog(stream: IO[bytes]) -> bytes:
@@ -157,6 +169,7 @@ class LheoReader:
     def __iter__(self) -> Iterator[FormationRecord]:
         ns = self.namespace
         formation_tag, extras_tag = f"{{{ns}}}formation", f"{{{ns}}}extras"
+        offres_tag = f"{{{ns}}}offres"
         # The stubs do not know resolve_entities="internal" (lxml >= 5).
         context = etree.iterparse(  # type: ignore[call-overload]
             self._stream,
@@ -172,14 +185,59 @@ class LheoReader:
             for _, element in context:
                 parent = element.getparent()
                 if element.tag == formation_tag:
+                    if parent is None or parent.tag != offres_tag:
+                        continue  # nested: left inside the formation that holds it, for the XSD
                     yield self._read_formation(element)
-                    if parent is not None:
-                        parent.remove(element)
+                    parent.remove(element)
                 elif parent is not None and parent.getparent() is None:
                     self._read_root_extras(element)
                     parent.remove(element)
         except etree.XMLSyntaxError as exc:
             raise _syntax_error(exc, self.encoding) from exc
+
+    def split(self) -> Iterator[RawFormation]:
+        """The fast path: each formation's raw bytes, unparsed, in document order.
+
+        Only when ``context`` is set. The rest of the flow is checked by the same safe
+        parser as ``__iter__`` (a malformed flow raises the same errors), and ``deletions``
+        is complete once iteration ends. Parse a formation with :meth:`read`.
+        """
+        assert self.context is not None, "this flow cannot be split; iterate over the reader"
+        extras_tag = f"{{{self.namespace}}}extras"
+        skeleton = etree.XMLPullParser(
+            events=("end",),
+            tag=extras_tag,
+            remove_blank_text=True,
+            remove_comments=True,  # the formations' placeholders
+            resolve_entities="internal",  # none can be declared: DOCTYPEs are refused above
+            no_network=True,
+            load_dtd=False,
+            huge_tree=False,
+        )
+        try:
+            for gap, raw in split_flow(self._stream, self.context):
+                if gap:
+                    skeleton.feed(gap)
+                if raw is not None:
+                    skeleton.feed(placeholder(raw.newlines))
+                    yield raw
+                self._take_root_extras(skeleton)
+            skeleton.close()
+            self._take_root_extras(skeleton)
+        except etree.XMLSyntaxError as exc:
+            raise _syntax_error(exc, self.encoding) from exc
+
+    def _take_root_extras(self, parser: etree.XMLPullParser) -> None:
+        for _, element in parser.read_events():
+            parent = element.getparent()
+            if parent is not None and parent.getparent() is None:
+                self._read_root_extras(element)
+                parent.remove(element)
+
+    def read(self, raw: RawFormation) -> FormationRecord:
+        """Parse, validate and canonicalise one formation from :meth:`split`."""
+        assert self.context is not None
+        return read_raw(self.context, raw, validate=self.validate)
 
     def _read_root_extras(self, extras: etree._Element) -> None:
         if extras.get("info") != DELETIONS_INFO:
@@ -190,79 +248,74 @@ class LheoReader:
                 self.deletions.append(numero)
 
     def _read_formation(self, element: etree._Element) -> FormationRecord:
-        record = FormationRecord(
-            numero=element.get("numero"),
-            datemaj=element.get("datemaj"),
-            line=element.sourceline or 0,
-        )
-        if self.validate:
-            record.errors = self._validate(element, record.numero)
-        if record.numero is None or not record.numero.strip():
-            record.errors.append(
-                RecordError(
-                    None,
-                    record.line,
-                    "formation",
-                    "the formation has no numero attribute; the hub identifies offers by numero",
-                )
-            )
-        if record.errors:
-            return record
-        canonical = canonical_formation(element, self.namespace, record.provenance)
-        record.element = canonical
-        record.fragment = etree.tostring(canonical, encoding="UTF-8", xml_declaration=False)
-        record.content_hash = hashlib.sha256(record.fragment).hexdigest()
-        return record
-
-    def _validate(self, element: etree._Element, numero: str | None) -> list[RecordError]:
-        schema = xml_schema(self.version)
-        if schema.validate(element):
-            return []
-        return [
-            RecordError(
-                numero,
-                error.line,
-                element_path(element, error.path),
-                readable_message(error.message),
-            )
-            for error in schema.error_log
-        ]
+        return read_formation(element, self.version, self.namespace, validate=self.validate)
 
 
-def canonical_formation(
-    element: etree._Element, namespace: str, provenance: dict[str, str] | None = None
-) -> etree._Element:
-    """The formation in the 2.3 namespace without export noise, detached from its document.
+def read_raw(context: FlowContext, raw: RawFormation, *, validate: bool = True) -> FormationRecord:
+    """A formation from :meth:`LheoReader.split`, read exactly as the streaming reader would.
 
-    Hub provenance extras (written by the national feed) are removed and returned in
-    ``provenance``, so that re-reading the feed gives back the same content hash.
+    A module function so that worker processes can run it with only the picklable context.
     """
-    for extras in element.findall(f"{{{namespace}}}extras"):
-        if extras.get("info") == PROVENANCE_INFO:
-            if provenance is not None:
-                for extra in extras:
-                    provenance[str(extra.get("info"))] = extra.text or ""
-            element.remove(extras)
-    if element.xpath("boolean(descendant-or-self::*[@horodatage-export])"):
-        for node in element.iter():
-            for name in _STRIPPED_ATTRIBUTES:
-                node.attrib.pop(name, None)
-    if namespace == NS_23 and element.prefix is None:
-        element.tail = None
-        return element
-    return _renamed(element, NS_23)
+    offset = raw.line - 1
+    try:
+        element = parse_alone(context, raw)
+    except etree.XMLSyntaxError as exc:
+        raise _syntax_error(exc, context.encoding, offset) from exc
+    version = cast(Version, context.version)
+    record = read_formation(element, version, context.namespace, validate=validate, offset=offset)
+    record.raw_hash = raw.raw_hash
+    return record
 
 
-def _renamed(element: etree._Element, namespace: str) -> etree._Element:
-    """Move a formation into ``namespace`` as the default namespace (2.2 → 2.3 upgrade)."""
-    local = etree.QName(element).localname
-    renamed = etree.Element(f"{{{namespace}}}{local}", nsmap={None: namespace})
-    for name, value in element.attrib.items():
-        renamed.set(name, value)
-    renamed.text = element.text
-    for child in list(element):
-        renamed.append(child)
-    for node in renamed.iter(tag=etree.Element):
-        node.tag = f"{{{namespace}}}{etree.QName(node).localname}"
-    etree.cleanup_namespaces(renamed)
-    return renamed
+def read_formation(
+    element: etree._Element,
+    version: Version,
+    namespace: str,
+    *,
+    validate: bool = True,
+    offset: int = 0,
+) -> FormationRecord:
+    """Validate one parsed formation and give its canonical form and hash, or its errors.
+
+    ``offset`` is added to line numbers, for an element parsed apart from its document.
+    """
+    record = FormationRecord(
+        numero=element.get("numero"),
+        datemaj=element.get("datemaj"),
+        line=(element.sourceline or 0) + offset,
+    )
+    if validate:
+        record.errors = _validate(element, version, record.numero, offset)
+    if record.numero is None or not record.numero.strip():
+        record.errors.append(
+            RecordError(
+                None,
+                record.line,
+                "formation",
+                "the formation has no numero attribute; the hub identifies offers by numero",
+            )
+        )
+    if record.errors:
+        return record
+    canonical = canonical_formation(element, namespace, record.provenance)
+    record.element = canonical
+    record.fragment = etree.tostring(canonical, encoding="UTF-8", xml_declaration=False)
+    record.content_hash = hashlib.sha256(record.fragment).hexdigest()
+    return record
+
+
+def _validate(
+    element: etree._Element, version: Version, numero: str | None, offset: int
+) -> list[RecordError]:
+    schema = xml_schema(version)
+    if schema.validate(element):
+        return []
+    return [
+        RecordError(
+            numero,
+            error.line + offset if error.line else error.line,
+            element_path(element, error.path),
+            readable_message(error.message),
+        )
+        for error in schema.error_log
+    ]

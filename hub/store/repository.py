@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from lxml import etree
 from sqlalchemy import Connection, Table, and_, bindparam, delete, insert, select, update
 
 from hub.harmonise import harmonise, language_kind
@@ -72,6 +73,17 @@ def lock_sequence(connection: Connection) -> int:
     return int(row[0])
 
 
+def advance_sequence(connection: Connection, value: int) -> None:
+    """Set the change counter (locked by `lock_sequence`) to the last number handed out."""
+    connection.execute(update(COUNTERS).where(COUNTERS.c.name == CHANGE_SEQ).values(value=value))
+
+
+def log_changes(connection: Connection, changes: Sequence[dict[str, Any]]) -> None:
+    """Append to the change log: each change has seq, formation_id, source, numero, op
+    (``upsert`` or ``delete``), content_hash (None for a delete), flow_id and at."""
+    connection.execute(insert(CHANGES), list(changes))
+
+
 class FlowApplier:
     """Buffers the records of one flow and applies them in batches, in one transaction."""
 
@@ -92,24 +104,49 @@ class FlowApplier:
         self.counts = FlowCounts()
         self.seq = lock_sequence(connection)
         self._start_seq = self.seq
-        self._pending: list[FormationRecord] = []
+        self._pending: list[tuple[FormationRecord, FormationRows | None]] = []
 
-    def add(self, record: FormationRecord) -> None:
-        self._pending.append(record)
+    def add(self, record: FormationRecord, rows: FormationRows | None = None) -> None:
+        """Buffer a valid record; ``rows`` when already mapped (by a worker process)."""
+        self._pending.append((record, rows))
         if len(self._pending) >= self.batch_size:
             self.flush()
+
+    def unchanged_raw(self, raws: Sequence[tuple[str | None, str]]) -> set[tuple[str, str]]:
+        """The ``(numero, raw_hash)`` pairs stored live with that very raw hash.
+
+        The same bytes in the same context make the same canonical formation, so these
+        need no parsing at all; a miss only means "parse it and compare content hashes".
+        """
+        wanted = {(numero, raw_hash) for numero, raw_hash in raws if numero}
+        if not wanted:
+            return set()
+        f = FORMATIONS.c
+        rows = self.connection.execute(
+            select(f.numero, f.raw_hash).where(
+                and_(
+                    f.source == self.source,
+                    f.numero.in_({numero for numero, _ in wanted}),
+                    f.deleted.is_(False),
+                )
+            )
+        )
+        return {(numero, raw_hash) for numero, raw_hash in rows if (numero, raw_hash) in wanted}
 
     def flush(self) -> None:
         batch, self._pending = self._pending, []
         if not batch:
             return
-        existing = self._existing([r.numero for r in batch if r.numero])
+        existing = self._existing([r.numero for r, _ in batch if r.numero])
         created: list[tuple[FormationRecord, FormationRows]] = []
         updated: list[tuple[FormationRecord, FormationRows, dict[str, Any]]] = []
-        for record in batch:
+        raw_hashes: list[dict[str, Any]] = []
+        for record, mapped in batch:
             stored = existing.get(record.numero or "")
             if stored and not stored["deleted"] and stored["content_hash"] == record.content_hash:
                 self.counts.unchanged += 1
+                if record.raw_hash and stored["raw_hash"] != record.raw_hash:
+                    raw_hashes.append({"b_id": stored["id"], "raw_hash": record.raw_hash})
             elif (
                 stored
                 and not stored["deleted"]
@@ -117,34 +154,29 @@ class FlowApplier:
             ):
                 self.counts.stale += 1
             elif stored:
-                updated.append((record, self._rows(record), stored))
+                updated.append((record, mapped or self._rows(record), stored))
             else:
-                created.append((record, self._rows(record)))
+                created.append((record, mapped or self._rows(record)))
         organismes = self._organisme_ids(
             [rows for _, rows in created] + [rows for _, rows, _ in updated]
         )
         self._insert_formations(created, organismes)
         self._update_formations(updated, organismes)
+        if raw_hashes:  # same content sent as other bytes: remember them, nothing changed
+            self.connection.execute(
+                update(FORMATIONS).where(FORMATIONS.c.id == bindparam("b_id")), raw_hashes
+            )
 
     def _rows(self, record: FormationRecord) -> FormationRows:
-        """Queryable columns plus the harmonised facts (map stage) of one valid record."""
         assert record.element is not None
-        rows = extract(record.element)
-        facts, issues = harmonise(record.element, source=self.source, region=self.region)
-        rows.columns.update(
-            harmonised=facts,
-            language_kind=language_kind(facts),
-            region=facts.get("region") or self.region,
-        )
-        rows.issues = [_issue_row(self.source, issue) for issue in issues]
-        return rows
+        return formation_rows(record.element, source=self.source, region=self.region)
 
     def _existing(self, numeros: Sequence[str]) -> dict[str, dict[str, Any]]:
         f = FORMATIONS.c
         rows = self.connection.execute(
-            select(f.id, f.numero, f.content_hash, f.datemaj, f.deleted, f.version).where(
-                and_(f.source == self.source, f.numero.in_(numeros))
-            )
+            select(
+                f.id, f.numero, f.content_hash, f.raw_hash, f.datemaj, f.deleted, f.version
+            ).where(and_(f.source == self.source, f.numero.in_(numeros)))
         ).mappings()
         return {row["numero"]: dict(row) for row in rows}
 
@@ -180,6 +212,7 @@ class FlowApplier:
             "region": self.region,
             "datemaj": record.datemaj,
             "content_hash": record.content_hash,
+            "raw_hash": record.raw_hash or None,
             "fragment": record.fragment.decode("utf-8"),
             "flow_id": self.flow_id,
             "deleted": False,
@@ -260,8 +293,8 @@ class FlowApplier:
             self.connection.execute(insert(SESSIONS), sessions)
 
     def _log_changes(self, ids: Sequence[int], values: Sequence[dict[str, Any]], op: str) -> None:
-        self.connection.execute(
-            insert(CHANGES),
+        log_changes(
+            self.connection,
             [
                 {
                     "seq": row["seq"],
@@ -330,13 +363,28 @@ class FlowApplier:
         """Flush what is buffered and advance the sequence counter (still uncommitted)."""
         self.flush()
         if self.seq != self._start_seq:
-            self.connection.execute(
-                update(COUNTERS).where(COUNTERS.c.name == CHANGE_SEQ).values(value=self.seq)
-            )
+            advance_sequence(self.connection, self.seq)
         return self.counts
 
 
-def _issue_row(source: str, issue: MappingIssue) -> dict[str, Any]:
+def formation_rows(element: etree._Element, *, source: str, region: str | None) -> FormationRows:
+    """Queryable columns plus the harmonised facts (map stage) of one valid formation.
+
+    A module function so that worker processes map formations exactly as the applier does.
+    """
+    rows = extract(element)
+    facts, issues = harmonise(element, source=source, region=region)
+    rows.columns.update(
+        harmonised=facts,
+        language_kind=language_kind(facts),
+        region=facts.get("region") or region,
+    )
+    rows.issues = [issue_row(source, issue) for issue in issues]
+    return rows
+
+
+def issue_row(source: str, issue: MappingIssue) -> dict[str, Any]:
+    """The ``formation_issue`` columns of one mapping issue (without its formation_id)."""
     return {
         "source": source,
         "kind": issue.kind,

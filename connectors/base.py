@@ -1,0 +1,196 @@
+"""The connector contract: how a regional system's offers reach the hub.
+
+A connector isolates one regional system's transport and dialect. It is a small subclass
+of :class:`Connector` that declares what it expects in class attributes and overrides the
+stages of a harvest, as in ckanext-harvest:
+
+``gather(cursor) -> Iterable[WorkItem]``
+    From the stored cursor, say what to ask for: the first page of what changed since the
+    last sync, the export file with its ``If-None-Match``... Nothing is fetched here.
+``fetch(item) -> Fetched``
+    Get the bytes. The default goes through the hub's :class:`~connectors.http.Fetcher`
+    (its ``httpx.Client``, timeouts, size limit and retry policy); override it only for a
+    transport that is not HTTP GET, and never build a client or a retry loop of your own.
+``read(fetched) -> LheoFlow``
+    Turn the region's dialect into LHEO the hub ingests (encoding, version, extras, local
+    codes), say whether it is a ``snapshot`` (deletes by absence) or a ``delta``, give the
+    cursor to store once this flow is applied and, for paged services, the next item.
+
+The runner (:func:`hub.sync.sync_source`) drives the stages: it loads the cursor, calls
+``gather``, then for each item ``fetch`` → ``read`` → :func:`hub.ingest.ingest`, and stores
+``LheoFlow.cursor`` after each applied flow. A sync stopped anywhere resumes from the last
+stored cursor; a completed one leaves a cursor that asks only for what changed.
+
+Errors: raise :class:`~hub.errors.FatalFetchError` for a payload that retrying will not
+fix, :class:`~hub.errors.RetriableFetchError` for one that it may; the fetcher already
+classifies HTTP statuses and transport faults.
+
+Example, a service answering one LHEO 2.3 delta per ``since`` date::
+
+    class Example(Connector):
+        name = "example"
+        lheo_version = "2.3"
+
+        def gather(self, cursor: Cursor) -> Iterator[WorkItem]:
+            since = cursor.get("since")
+            yield self.item("offres", params={"since": since} if since else {})
+
+        def read(self, fetched: Fetched) -> LheoFlow:
+            scan = scan_lheo(fetched.body, expected=self.lheo_version)
+            return LheoFlow("delta", fetched.body, {"since": scan.max_datemaj})
+
+Register it in ``pyproject.toml`` under ``[project.entry-points."hub.connectors"]``
+(``example = "connectors.example:Example"``) and describe the source in
+``config/regions/<source>.toml``. A connector that has a simulator names it in
+``simulator`` (``"package.module:Class"``, a :class:`connectors.simulation.SimulatedSystem`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Iterable
+from dataclasses import dataclass, field
+from typing import IO, Any, ClassVar, Literal
+
+import httpx
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from connectors.dialect import LheoScan, scan_lheo
+from connectors.http import Fetched, Fetcher, WorkItem
+from hub.errors import ConfigError, RecordError
+from hub.lheo.schema import Version
+from hub.settings import SourceSettings
+
+__all__ = [
+    "BearerToken",
+    "Connector",
+    "ConnectorOptions",
+    "Cursor",
+    "Fetched",
+    "FlowKind",
+    "LheoFlow",
+    "LheoScan",
+    "Transport",
+    "WorkItem",
+    "scan_lheo",
+]
+
+Cursor = dict[str, Any]
+"""A connector's position in its source (page token, last ``since``, ETag...), as JSON."""
+Transport = Literal["pull", "push", "file"]
+FlowKind = Literal["snapshot", "delta"]
+
+
+@dataclass(slots=True)
+class LheoFlow:
+    """What ``read`` made of one fetched item.
+
+    ``kind`` None means there is nothing to ingest (a 304, an empty page), yet ``cursor``
+    is still stored. ``full_listing`` marks one page of a listing of the whole offer: when
+    such a listing ends (``next`` is None), the runner tombstones the source's formations
+    that none of its pages named, as a snapshot would. ``findings`` are what ``read``
+    flagged (stage ``flag``: kept, marked in the LHEO) or dropped (stage ``read``).
+    """
+
+    kind: FlowKind | None
+    body: IO[bytes] | None
+    cursor: Cursor
+    next: WorkItem | None = None
+    full_listing: bool = False
+    findings: list[RecordError] = field(default_factory=list)
+
+
+class ConnectorOptions(BaseModel):
+    """A connector's ``[options]`` table; subclass it to declare and check yours."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class BearerToken(httpx.Auth):
+    """``Authorization: Bearer <token>``; its repr never shows the token."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers["Authorization"] = f"Bearer {self._token}"
+        yield request
+
+    def __repr__(self) -> str:
+        return "BearerToken(***)"
+
+
+class Connector:
+    """Base of every connector: declare the class attributes, override the stages."""
+
+    name: ClassVar[str]
+    """The entry point name (``hub.connectors`` group) this class is registered under."""
+    transport: ClassVar[Transport] = "pull"
+    """``pull`` (the hub fetches), ``push`` (the region posts) or ``file`` (a dropped file)."""
+    lheo_version: ClassVar[Version | None] = None
+    """The LHEO version the region sends; None if either."""
+    encoding: ClassVar[str] = "UTF-8"
+    """The encoding the region's files declare."""
+    simulator: ClassVar[str | None] = None
+    """``"package.module:Class"`` of the simulator of this system, if there is one."""
+    Options: ClassVar[type[ConnectorOptions]] = ConnectorOptions
+    """The model of the source's ``[options]`` table."""
+
+    def __init__(self, source: SourceSettings, fetcher: Fetcher) -> None:
+        self.source = source
+        self.fetcher = fetcher
+        try:
+            self.options = self.Options(**source.options)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"options.{'.'.join(str(p) for p in error['loc'])}: {error['msg']}"
+                for error in exc.errors()
+            )
+            raise ConfigError(f"{source.file or source.name}: {problems}") from exc
+        if self.transport == "pull" and not source.url:
+            raise ConfigError(
+                f"{source.file or source.name}: url: the {self.name} connector pulls, "
+                "so the source needs a url"
+            )
+
+    # -- the stages ---------------------------------------------------------------------
+
+    def gather(self, cursor: Cursor) -> Iterable[WorkItem]:
+        """The items to fetch, from the stored cursor (``{}`` on a first or full sync)."""
+        raise NotImplementedError(f"{type(self).__name__} must define gather()")
+
+    def fetch(self, item: WorkItem) -> Fetched:
+        """The item's bytes, through the hub's fetcher (timeouts, size limit, retries)."""
+        return self.fetcher.fetch(item)
+
+    def read(self, fetched: Fetched) -> LheoFlow:
+        """LHEO the hub ingests, its kind, and the cursor to store once it is applied."""
+        raise NotImplementedError(f"{type(self).__name__} must define read()")
+
+    # -- helpers for subclasses -----------------------------------------------------------
+
+    def auth(self) -> httpx.Auth | None:
+        """How requests authenticate: a bearer token from ``token_env`` when one is named."""
+        token = self.source.token()
+        return BearerToken(token) if token else None
+
+    def item(
+        self,
+        path: str = "",
+        *,
+        params: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+        label: str = "",
+        context: dict[str, object] | None = None,
+        expect_xml: bool = True,
+    ) -> WorkItem:
+        """A work item for ``path`` under the source's url (or an absolute URL)."""
+        base = str(self.source.url or "").rstrip("/")
+        url = path if path.startswith(("http://", "https://")) else f"{base}/{path}".rstrip("/")
+        return WorkItem(
+            url,
+            params=params or {},
+            headers=headers or {},
+            label=label or path or url,
+            context=context or {},
+            expect_xml=expect_xml,
+        )

@@ -1,0 +1,61 @@
+"""The Emfor connector: one full LHEO 2.2 export (ISO-8859-1), fetched conditionally.
+
+The export is a single file served with ``ETag`` and ``Last-Modified``. The cursor keeps
+both, and the next sync sends them back (``If-None-Match``, ``If-Modified-Since``): an
+unchanged file costs one 304 and no flow. A changed one is read as a snapshot (it holds
+the whole offer, so what it no longer holds is deleted). The read stage keeps the offers of
+structures that are not training organisations and flags their missing or wrong SIRET and
+activity number (:mod:`connectors.emfor.quality`).
+
+Cursor: ``{"etag": "\\"3f9a…\\"", "last_modified": "Sun, 02 Mar 2025 10:15:00 GMT"}``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from pydantic import Field
+
+from connectors.base import Connector, ConnectorOptions, Cursor, Fetched, LheoFlow, WorkItem
+from connectors.dialect import rewrite_formations
+from connectors.emfor.quality import flag_organismes
+
+__all__ = ["EmforConnector", "EmforOptions"]
+
+
+class EmforOptions(ConnectorOptions):
+    export_path: str = Field(default="export/offres-lheo.xml", min_length=1)
+    """Path of the export file under the source's url."""
+
+
+class EmforConnector(Connector):
+    """Pulls Emfor's export when it changed; one snapshot flow per new export."""
+
+    name = "emfor"
+    transport = "pull"
+    lheo_version = "2.2"
+    encoding = "ISO-8859-1"
+    simulator = "connectors.emfor.simulator:EmforSimulator"
+    Options = EmforOptions
+    options: EmforOptions
+
+    def gather(self, cursor: Cursor) -> Iterator[WorkItem]:
+        headers = {}
+        if cursor.get("etag"):
+            headers["If-None-Match"] = str(cursor["etag"])
+        if cursor.get("last_modified"):
+            headers["If-Modified-Since"] = str(cursor["last_modified"])
+        yield self.item(
+            self.options.export_path, headers=headers, label="export", context={"cursor": cursor}
+        )
+
+    def read(self, fetched: Fetched) -> LheoFlow:
+        if fetched.not_modified:
+            previous = fetched.item.context.get("cursor")
+            return LheoFlow(None, None, dict(previous) if isinstance(previous, dict) else {})
+        rewritten = rewrite_formations(fetched.body, flag_organismes, expected=self.lheo_version)
+        cursor = {
+            "etag": fetched.headers.get("etag"),
+            "last_modified": fetched.headers.get("last-modified"),
+        }
+        return LheoFlow("snapshot", rewritten.body, cursor, findings=rewritten.findings)

@@ -1,0 +1,148 @@
+"""What a push leaves in the store beside its flow: idempotency receipts, the original file.
+
+A push under an ``Idempotency-Key`` first *claims* the key (a ``pending`` receipt with the
+body's SHA-256), then *completes* it with the report, or *releases* it when the push
+failed so the client can retry. The unique (source, key) constraint settles two
+concurrent claims: the second sees the first's receipt. A receipt left ``pending`` by a
+killed process is taken over after ``PENDING_TIMEOUT``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from hashlib import sha256
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from hub.errors import ArchiveError
+from hub.store.db import write_transaction
+from hub.store.models import FlowRejection, PushReceipt, Source, utcnow
+
+if TYPE_CHECKING:
+    from connectors.spreadsheet import Conversion
+
+RECEIPTS = PushReceipt.__table__  # type: ignore[attr-defined]
+REJECTIONS = FlowRejection.__table__  # type: ignore[attr-defined]
+SOURCES = Source.__table__  # type: ignore[attr-defined]
+PENDING_TIMEOUT = timedelta(minutes=15)
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """``claimed`` (go on), ``replay`` (answer ``report``), ``mismatch`` or ``in-progress``."""
+
+    state: Literal["claimed", "replay", "mismatch", "in-progress"]
+    report: dict[str, Any] | None = None
+    flow_id: str | None = None
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def claim(engine: Engine, source: str, key: str, body_sha256: str) -> Claim:
+    """Claim ``key`` for this body, or say why not."""
+    where = (RECEIPTS.c.source == source) & (RECEIPTS.c.idempotency_key == key)
+    try:
+        with write_transaction(engine) as connection:
+            row = connection.execute(select(RECEIPTS).where(where)).first()
+            if row is None:
+                connection.execute(
+                    insert(RECEIPTS).values(
+                        source=source,
+                        idempotency_key=key,
+                        body_sha256=body_sha256,
+                        status="pending",
+                        created_at=utcnow(),
+                    )
+                )
+                return Claim("claimed")
+            if row.body_sha256 != body_sha256:
+                return Claim("mismatch", flow_id=row.flow_id)
+            if row.status == "done":
+                return Claim("replay", report=row.report, flow_id=row.flow_id)
+            if utcnow() - _aware(row.created_at) < PENDING_TIMEOUT:
+                return Claim("in-progress")
+            connection.execute(update(RECEIPTS).where(where).values(created_at=utcnow()))
+            return Claim("claimed")  # its first owner died: take it over
+    except IntegrityError:
+        return Claim("in-progress")  # a concurrent push claimed it first
+
+
+def complete(engine: Engine, source: str, key: str, report: dict[str, Any]) -> None:
+    with write_transaction(engine) as connection:
+        connection.execute(
+            update(RECEIPTS)
+            .where((RECEIPTS.c.source == source) & (RECEIPTS.c.idempotency_key == key))
+            .values(status="done", flow_id=report["flow_id"], report=report)
+        )
+
+
+def release(engine: Engine, source: str, key: str) -> None:
+    """Forget a pending claim whose push failed, so the same key can be retried."""
+    with write_transaction(engine) as connection:
+        connection.execute(
+            delete(RECEIPTS).where(
+                (RECEIPTS.c.source == source)
+                & (RECEIPTS.c.idempotency_key == key)
+                & (RECEIPTS.c.status == "pending")
+            )
+        )
+
+
+def source_region(engine: Engine, source: str) -> str | None:
+    with engine.connect() as connection:
+        region = connection.execute(
+            select(SOURCES.c.region).where(SOURCES.c.name == source)
+        ).scalar()
+    return str(region) if region else None
+
+
+def keep_original(archive_dir: Path, source: str, raw: bytes, extension: str) -> Path:
+    """Archive a pushed spreadsheet as received (gzip, named by its SHA-256) before use.
+
+    The flow archive holds the LHEO made from it, which is what replays; this keeps the
+    file the territory actually sent, for whoever has to answer for a conversion.
+    """
+    folder = archive_dir / source / "originals"
+    final = folder / f"{sha256(raw).hexdigest()}.{extension}.gz"
+    partial = folder / f".{final.name}.partial"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        if not final.exists():
+            with partial.open("wb") as handle:
+                handle.write(gzip.compress(raw, compresslevel=1, mtime=0))
+                handle.flush()
+                os.fsync(handle.fileno())
+            partial.rename(final)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
+        raise ArchiveError(f"cannot archive the spreadsheet of source {source!r}: {exc}") from exc
+    return final
+
+
+def record_cell_errors(engine: Engine, flow_id: str, conversion: Conversion) -> None:
+    """Keep a spreadsheet's bad cells with the flow they belong to (stage ``convert``)."""
+    with write_transaction(engine) as connection:
+        connection.execute(
+            insert(REJECTIONS),
+            [
+                {
+                    "flow_id": flow_id,
+                    "numero": (error.numero or "")[:128] or None,
+                    "line": error.row,
+                    "path": error.where,
+                    "reason": error.reason,
+                    "stage": "convert",
+                }
+                for error in conversion.report.errors
+            ],
+        )

@@ -1,0 +1,1 @@
+"""Simulated partners the hub delivers to, for development and tests."""

@@ -1,0 +1,331 @@
+"""The sync-health model: how each source is doing, read from the store.
+
+One model feeds the dashboard, ``hub status`` and the ``/metrics`` gauges, so the three
+never disagree, and because it is computed from the database (flows and sync runs) it is
+right across restarts and across replicas. Per source: its status, its last success, its
+lag against the freshness expected of it, the counts and rejection rate of its last flow,
+and the trend of its recent flows.
+
+A source is *fresh* when it last succeeded less than its staleness threshold ago. A
+success is an applied flow or a successful sync run (a run that found nothing new, such as
+an HTTP 304, still proves the source is alive). A source that never succeeded counts its
+lag from when the hub first knew it, so a new source that never works goes stale too.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Literal
+
+from sqlalchemy import Connection, RowMapping, Table, func, select
+
+from hub.settings import Settings, SourceSettings
+from hub.store import Store
+from hub.store.models import Flow, Source, SyncRun, utcnow
+
+FLOWS: Table = Flow.__table__  # type: ignore[attr-defined]
+SOURCES: Table = Source.__table__  # type: ignore[attr-defined]
+RUNS: Table = SyncRun.__table__  # type: ignore[attr-defined]
+
+SourceStatus = Literal["ok", "stale", "failing", "never"]
+FAILED_RUNS = ("failed", "timeout")
+COUNT_NAMES = ("formations", "created", "updated", "unchanged", "deleted", "rejected", "stale")
+
+
+@dataclass(frozen=True, slots=True)
+class Expectation:
+    """What the configuration expects of one source."""
+
+    staleness: timedelta
+    schedule: str | None = None
+    """Human-readable schedule (``cron 0 3 * * *``, ``every 900 s``); None for push."""
+    region: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FlowPoint:
+    """One flow of a source, as the health views show it."""
+
+    flow_id: str
+    kind: str
+    status: str
+    received_at: datetime
+    finished_at: datetime | None
+    counts: Mapping[str, int]
+    size_bytes: int
+    error: str | None
+
+    @property
+    def rejection_rate(self) -> float:
+        """Rejected records over records received (deletes of unknown records included)."""
+        rejected = self.counts["rejected"]
+        received = max(self.counts["formations"], rejected)
+        return rejected / received if received else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class RunPoint:
+    """One sync run of a source."""
+
+    run_id: int
+    trigger: str
+    replica: str
+    started_at: datetime
+    finished_at: datetime | None
+    outcome: str
+    flow_id: str | None
+    replay_of: str | None
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SourceHealth:
+    """Everything the dashboard row, the terminal table and the gauges say about a source."""
+
+    name: str
+    region: str | None
+    status: SourceStatus
+    staleness: timedelta
+    schedule: str | None
+    last_success: datetime | None
+    lag: timedelta | None
+    last_flow: FlowPoint | None
+    last_applied: FlowPoint | None
+    last_run: RunPoint | None
+    consecutive_failures: int
+    rejection_baseline: float | None
+    trend: tuple[FlowPoint, ...] = field(default_factory=tuple)
+    """The most recent flows, oldest first."""
+
+    @property
+    def rejection_rate(self) -> float | None:
+        return self.last_applied.rejection_rate if self.last_applied else None
+
+    @property
+    def running(self) -> bool:
+        return self.last_run is not None and self.last_run.outcome == "running"
+
+    @property
+    def last_error(self) -> str | None:
+        """Why the latest attempt failed, when it did."""
+        if self.consecutive_failures == 0:
+            return None
+        candidates = [p for p in (self.last_run, self.last_flow) if p is not None and p.error]
+        return candidates[0].error if candidates else None
+
+
+def flow_point(row: RowMapping) -> FlowPoint:
+    return FlowPoint(
+        flow_id=row["id"],
+        kind=row["kind"],
+        status=row["status"],
+        received_at=row["received_at"],
+        finished_at=row["finished_at"],
+        counts={name: int(row[name]) for name in COUNT_NAMES},
+        size_bytes=int(row["size_bytes"]),
+        error=row["error"],
+    )
+
+
+def run_point(row: RowMapping) -> RunPoint:
+    return RunPoint(
+        run_id=row["id"],
+        trigger=row["trigger"],
+        replica=row["replica"],
+        started_at=row["started_at"],
+        finished_at=row["finished_at"],
+        outcome=row["outcome"],
+        flow_id=row["flow_id"],
+        replay_of=row["replay_of"],
+        error=row["error"],
+    )
+
+
+def _latest_success(connection: Connection, name: str) -> datetime | None:
+    flow = connection.execute(
+        select(func.max(FLOWS.c.finished_at)).where(
+            FLOWS.c.source == name, FLOWS.c.status == "applied"
+        )
+    ).scalar()
+    run = connection.execute(
+        select(func.max(RUNS.c.finished_at)).where(
+            RUNS.c.source == name, RUNS.c.outcome == "success"
+        )
+    ).scalar()
+    found = [t for t in (flow, run) if t is not None]
+    return max(found) if found else None
+
+
+def _failures_since(
+    connection: Connection, name: str, since: datetime | None, runs: list[RunPoint]
+) -> int:
+    """Failed attempts after the last success: failed runs, plus failed flows no run owns."""
+    failed_runs = [
+        r for r in runs if r.outcome in FAILED_RUNS and (since is None or r.started_at > since)
+    ]
+    owned = {r.flow_id for r in runs if r.flow_id}
+    query = select(FLOWS.c.id).where(FLOWS.c.source == name, FLOWS.c.status == "failed")
+    if since is not None:
+        query = query.where(FLOWS.c.received_at > since)
+    failed_flows = [f for f in connection.execute(query).scalars() if f not in owned]
+    return len(failed_runs) + len(failed_flows)
+
+
+def _recent(
+    connection: Connection, name: str, limit: int
+) -> tuple[list[FlowPoint], list[RunPoint]]:
+    """The source's latest flows and runs, newest first."""
+    flows = connection.execute(
+        select(FLOWS)
+        .where(FLOWS.c.source == name)
+        .order_by(FLOWS.c.received_at.desc(), FLOWS.c.id.desc())
+        .limit(limit)
+    ).mappings()
+    runs = connection.execute(
+        select(RUNS)
+        .where(RUNS.c.source == name)
+        .order_by(RUNS.c.started_at.desc(), RUNS.c.id.desc())
+        .limit(limit)
+    ).mappings()
+    return [flow_point(row) for row in flows], [run_point(row) for row in runs]
+
+
+def _last_applied(connection: Connection, name: str) -> FlowPoint | None:
+    row = (
+        connection.execute(
+            select(FLOWS)
+            .where(FLOWS.c.source == name, FLOWS.c.status == "applied")
+            .order_by(FLOWS.c.finished_at.desc(), FLOWS.c.id.desc())
+            .limit(1)
+        )
+        .mappings()
+        .first()
+    )
+    return flow_point(row) if row else None
+
+
+def _status(
+    lag: timedelta | None, staleness: timedelta, failures: int, last_success: datetime | None
+) -> SourceStatus:
+    """Stale wins over failing: a lag past the threshold is what the alert is about."""
+    if lag is not None and lag > staleness:
+        return "stale"
+    if failures:
+        return "failing"
+    return "never" if last_success is None else "ok"
+
+
+def _health(
+    connection: Connection,
+    name: str,
+    expectation: Expectation,
+    *,
+    known_since: datetime | None,
+    now: datetime,
+    trend_flows: int,
+) -> SourceHealth:
+    flows, runs = _recent(connection, name, trend_flows)
+    last_success = _latest_success(connection, name)
+    failures = _failures_since(connection, name, last_success, runs)
+    reference = last_success or known_since
+    lag = now - reference if reference is not None else None
+    # The baseline is what this source usually rejects, its latest flow left out.
+    earlier = [p.rejection_rate for p in flows if p.status == "applied"][1:]
+    return SourceHealth(
+        name=name,
+        region=expectation.region,
+        status=_status(lag, expectation.staleness, failures, last_success),
+        staleness=expectation.staleness,
+        schedule=expectation.schedule,
+        last_success=last_success,
+        lag=lag,
+        last_flow=flows[0] if flows else None,
+        last_applied=_last_applied(connection, name),
+        last_run=runs[0] if runs else None,
+        consecutive_failures=failures,
+        rejection_baseline=statistics.median(earlier) if earlier else None,
+        trend=tuple(reversed(flows)),
+    )
+
+
+def source_health(
+    store: Store,
+    expectations: Mapping[str, Expectation],
+    *,
+    default_staleness: timedelta,
+    trend_flows: int = 30,
+    now: datetime | None = None,
+) -> list[SourceHealth]:
+    """The health of every source, configured or known to the store, sorted by name.
+
+    ``expectations`` holds what the configuration says of each source; a source only the
+    store knows (a push client, a source removed from the config) gets ``default_staleness``.
+    """
+    moment = now or utcnow()
+    with store.engine.connect() as connection:
+        known = {
+            row.name: row
+            for row in connection.execute(
+                select(SOURCES.c.name, SOURCES.c.region, SOURCES.c.created_at)
+            )
+        }
+        health = []
+        for name in sorted(set(known) | set(expectations)):
+            expectation = expectations.get(name) or Expectation(default_staleness)
+            row = known.get(name)
+            if row is not None and expectation.region is None:
+                expectation = Expectation(expectation.staleness, expectation.schedule, row.region)
+            since = row.created_at if row is not None else None
+            health.append(
+                _health(
+                    connection,
+                    name,
+                    expectation,
+                    known_since=since,
+                    now=moment,
+                    trend_flows=trend_flows,
+                )
+            )
+    return health
+
+
+def describe_schedule(source: SourceSettings) -> str:
+    """``cron 30 2 * * *`` or ``every 6h``, for people."""
+    rule = source.schedule
+    if rule.cron is not None:
+        return f"cron {rule.cron}"
+    assert rule.every is not None
+    return f"every {_short(rule.every)}"
+
+
+def _short(span: timedelta) -> str:
+    seconds = int(span.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def expectations(settings: Settings) -> dict[str, Expectation]:
+    """What the configuration expects of each enabled source (``config/regions/*.toml``)."""
+    return {
+        name: Expectation(source.stale_after, describe_schedule(source), source.region)
+        for name, source in settings.sources.items()
+        if source.enabled
+    }
+
+
+def health_of(
+    store: Store, settings: Settings, *, now: datetime | None = None
+) -> list[SourceHealth]:
+    """`source_health` with the expectations and defaults of ``settings``."""
+    return source_health(
+        store,
+        expectations(settings),
+        default_staleness=timedelta(seconds=settings.health.default_staleness_seconds),
+        trend_flows=settings.health.trend_flows,
+        now=now,
+    )

@@ -1,0 +1,132 @@
+"""Read-stage tools and Emfor's flags: repaired offers stay valid LHEO, every fix is named."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from lheo_factory import document, formation
+from lxml import etree
+
+from connectors.dialect import Flag, rewrite_formations, scan_lheo
+from connectors.emfor.quality import (
+    NUMERO_ACTIVITE_PLACEHOLDER,
+    SIRET_PLACEHOLDER,
+    flag_organismes,
+    luhn_valid,
+)
+from connectors.emfor.simulator import EmforSimulator
+from hub.errors import FatalFetchError
+from hub.lheo.reader import LheoReader
+from hub.lheo.schema import NS_23
+
+
+def test_scan_counts_and_finds_the_newest_datemaj() -> None:
+    body = io.BytesIO(
+        document(
+            [formation("F1", datemaj="20250101"), formation("F2", datemaj="20250301")],
+            deletions=["F9"],
+        )
+    )
+    scan = scan_lheo(body, expected="2.3")
+    assert (scan.formations, scan.deletions, scan.max_datemaj) == (2, ["F9"], "20250301")
+    assert body.tell() == 0 and not scan.empty
+    with pytest.raises(FatalFetchError, match=r"LHEO 2\.3 where the source sends 2\.2"):
+        scan_lheo(body, expected="2.2")
+
+
+def test_a_rewrite_keeps_the_version_the_deletions_and_flags_what_fix_found() -> None:
+    body = io.BytesIO(
+        document(
+            [formation("F1"), formation("F2")],
+            version="2.2",
+            encoding="ISO-8859-1",
+            deletions=["F7"],
+        )
+    )
+
+    def fix(element: etree._Element) -> list[Flag]:
+        return [Flag("essai", "un défaut")] if element.get("numero") == "F2" else []
+
+    rewritten = rewrite_formations(body, fix, expected="2.2")
+    reader = LheoReader(rewritten.body)
+    records = list(reader)
+    assert reader.version == "2.2" and reader.encoding == "UTF-8"
+    assert [r.numero for r in records] == ["F1", "F2"] and all(r.valid for r in records)
+    assert reader.deletions == ["F7"]
+    extras = records[1].element.find(f"{{{NS_23}}}extras[@info='qualite-source']")
+    assert extras is not None and extras[0].get("info") == "essai" and extras[0].text == "un défaut"
+    [finding] = rewritten.findings
+    assert finding.stage == "flag" and finding.numero == "F2" and "essai" in finding.reason
+
+
+def test_a_formation_without_numero_is_dropped_and_reported() -> None:
+    text = document([formation("F1"), formation("F2")]).replace(b' numero="F2"', b"", 1)
+    rewritten = rewrite_formations(io.BytesIO(text), lambda element: [])
+    assert [r.numero for r in LheoReader(rewritten.body)] == ["F1"]
+    [finding] = rewritten.findings
+    assert finding.stage == "read" and "dropped" in finding.reason and finding.line
+
+
+@pytest.mark.parametrize(
+    ("siret", "valid"),
+    [
+        ("73282932000074", True),
+        ("73282932000075", False),
+        ("35600000000010", True),
+        ("00000000000000", True),
+    ],
+)
+def test_luhn(siret: str, valid: bool) -> None:
+    assert luhn_valid(siret) is valid
+
+
+def responsable(numero_activite: str | None, siret: str | None) -> etree._Element:
+    parts = [f'<formation xmlns="{NS_23}"><organisme-formation-responsable numero="OF1">']
+    if numero_activite is not None:
+        parts.append(f"<numero-activite>{numero_activite}</numero-activite>")
+    if siret is not None:
+        parts.append(
+            f"<SIRET-organisme-formation><SIRET>{siret}</SIRET></SIRET-organisme-formation>"
+        )
+    parts.append("<nom-organisme>MJC</nom-organisme></organisme-formation-responsable></formation>")
+    return etree.fromstring("".join(parts))
+
+
+@pytest.mark.parametrize(
+    ("numero_activite", "siret", "codes", "kept_siret"),
+    [
+        ("27210012321", "73282932000074", [], "73282932000074"),
+        (None, None, ["numero-activite-absent", "siret-absent"], SIRET_PLACEHOLDER),
+        ("", "", ["numero-activite-absent", "siret-absent"], SIRET_PLACEHOLDER),
+        ("EN COURS", "NC", ["numero-activite-invalide", "siret-invalide"], SIRET_PLACEHOLDER),
+        ("27210012321", "732829320", ["siret-invalide"], SIRET_PLACEHOLDER),
+        ("27210012321", "732 829 320 00074", ["siret-reformate"], "73282932000074"),
+        ("27210012321", "73282932000075", ["siret-cle-invalide"], "73282932000075"),
+    ],
+)
+def test_emfor_flags(
+    numero_activite: str | None, siret: str | None, codes: list[str], kept_siret: str
+) -> None:
+    element = responsable(numero_activite, siret)
+    flags = flag_organismes(element)
+    assert [flag.code for flag in flags] == codes
+    organisme = element[0]
+    names = [etree.QName(child).localname for child in organisme]
+    assert names[:3] == ["numero-activite", "SIRET-organisme-formation", "nom-organisme"]
+    assert organisme[1][0].text == kept_siret
+    if "numero-activite-absent" in codes or "numero-activite-invalide" in codes:
+        assert organisme[0].text == NUMERO_ACTIVITE_PLACEHOLDER
+    assert all("OF1" in flag.detail for flag in flags)
+
+
+def test_the_simulated_export_needs_the_flags_and_passes_the_xsd_with_them() -> None:
+    system = EmforSimulator(formations=20, seed=3, structure_share=0.5)
+    body, _ = system.export()
+    raw = list(LheoReader(io.BytesIO(body)))
+    broken = {r.numero for r in raw if not r.valid}
+    structures = system.structure_numeros()
+    assert broken and broken <= structures, "only structures break the XSD"
+    rewritten = rewrite_formations(io.BytesIO(body), flag_organismes, expected="2.2")
+    assert all(r.valid for r in LheoReader(rewritten.body))
+    assert {f.numero for f in rewritten.findings} == structures, "every structure is flagged"
