@@ -33,7 +33,9 @@ from hub.api.figures import (
     sparkline,
 )
 from hub.auth import log_refusal, verify
-from hub.errors import FlowError
+from hub.errors import ConfigError, FlowError
+from hub.publish.publishers.config import load_publishers
+from hub.publish.publishers.status import PublisherStatus, publisher_status
 from hub.runs import SourceBusy
 from hub.settings import Settings
 from hub.status import SourceHealth
@@ -128,8 +130,18 @@ def dashboard(request: Request, notice: str | None = None) -> HTMLResponse:
         key_figures=figures.language_key_figures(store),
         region_names=names,
         recent=figures.recent_flows(store, limit=15),
+        partners=_partners(store, settings),
         notice=NOTICES.get(notice or ""),
     )
+
+
+def _partners(store: Store, settings: Settings) -> list[PublisherStatus]:
+    """The publishers' ledgers, so deliveries show alongside the sources."""
+    try:
+        configs = load_publishers(settings)
+    except ConfigError:
+        configs = {}  # a broken publisher config is reported by `hub publishers`, not here
+    return publisher_status(store, configs)
 
 
 @router.get("/sources/{name}", response_class=HTMLResponse)
