@@ -117,11 +117,9 @@ class Cleaner:
 
     def date(self, raw: str | None, path: Where) -> str | None:
         """An LHEO date (``YYYYMMDD``) as ISO; an unknown day gives ``YYYY-MM``."""
-        if raw is None or not raw.strip():
-            return None
         iso, findings = _read_date(raw, self.placeholders)
         if findings:
-            self.log.report(path, raw, findings)
+            self.log.report(path, raw or "", findings)
         return iso
 
     def coordinate(self, raw: str | None, path: Where, limit: float) -> float | None:
@@ -142,11 +140,15 @@ class Cleaner:
 
 
 @lru_cache(maxsize=8192)
-def _read_date(raw: str, placeholders: frozenset[str]) -> tuple[str | None, tuple[Finding, ...]]:
+def _read_date(
+    raw: str | None, placeholders: frozenset[str]
+) -> tuple[str | None, tuple[Finding, ...]]:
     """`Cleaner.date` without the logging: the date read and the issue to log, if any.
 
     Cached: the sessions of a flow start and end on the same few hundred days.
     """
+    if raw is None or not raw.strip():
+        return None, ()
     value = raw.strip()
     if value in _UNKNOWN_DATES or placeholder_key(value) in placeholders:
         return None, (("cleaned", "date-inconnue", "date sent as unknown"),)

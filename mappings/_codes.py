@@ -8,6 +8,7 @@ Anything else is an issue, never silently dropped.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 
 from mappings._cleaning import placeholder_key
@@ -38,8 +39,13 @@ class CodeBook:
         self._niveaux_2019 = {row["code_ancien"]: row["code_2019"] for row in tables.niveaux_2019}
         self.placeholders = frozenset(placeholder_key(row["valeur"]) for row in tables.placeholders)
         """The placeholder values (as `placeholder_key` gives them) that mean "absent"."""
-        # A flow sends the same few values of each element again and again.
-        self._translate = lru_cache(maxsize=16384)(self._translation)
+        self.national: Callable[[str, str, str | None], Translation] = lru_cache(maxsize=16384)(
+            self._translation
+        )
+        """``national(source, element, raw)``: the national code for ``raw`` in ``element``
+        (None when there is none), and the issues to log about ``raw`` (an unknown,
+        obsolete or reformatted code). Cached: a flow sends the same few values of each
+        element again and again."""
 
     def is_coded(self, element: str) -> bool:
         return element in self._vocabulary_names
@@ -52,15 +58,10 @@ class CodeBook:
         """The national code ``source`` means by ``value`` in ``element``, if it has a row."""
         return self._local.get((source, element, value))
 
-    def national(self, source: str, element: str, raw: str | None) -> Translation:
-        """The national code for ``raw`` in ``element`` (None when there is none), and the
-        issues to log about ``raw`` (an unknown, obsolete or reformatted code)."""
+    def _translation(self, source: str, element: str, raw: str | None) -> Translation:
+        """`national`, before caching."""
         if raw is None or not raw.strip():
             return None, ()
-        return self._translate(source, element, raw)
-
-    def _translation(self, source: str, element: str, raw: str) -> Translation:
-        """`national` for a value that is not blank (cached as ``_translate``)."""
         value = raw.strip()
         vocabulary_name = self._vocabulary_names[element]
         vocabulary = self._vocabularies[vocabulary_name]

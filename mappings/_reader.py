@@ -6,7 +6,9 @@ is read from). It reads the element and never modifies it.
 
 Ingest reads every formation of every flow, so reading is kept cheap: the formation,
 each action and each session are walked once for all the paths read from them
-(`ChildPaths`), and the path named in an issue is worked out only for an issue (`At`).
+(`ChildPaths`), the path named in an issue is worked out only for an issue (`At`), and
+what a flow repeats (a code, a date, an address) is worked out once per process by the
+books, which cache results that depend on the tables alone.
 """
 
 from __future__ import annotations
@@ -80,14 +82,8 @@ class FormationReader:
         found = walked.found
         names = self.books.extra_names
         self._extras = {block: block_extras(block, names) for block in extras_blocks(formation)}
-        references = [
-            reference
-            for action in walked.parts
-            for session in action.parts
-            for reference in session.found["reference-certification"]
-        ]
         certifications = self.books.certifications.read(
-            found["certification"], references, self.cleaner
+            found["certification"], _references(walked), self.cleaner
         )
         actions = [self._action(action) for action in walked.parts]
         responsable = self.books.geography.place(
@@ -266,6 +262,16 @@ class FormationReader:
         for element in formation.iter(*self.books.coded_tags):
             if element not in in_extras and element not in translated:
                 self._code(element)
+
+
+def _references(walked: Walked) -> list[etree._Element]:
+    """The ``reference-certification`` elements of the sessions, in document order."""
+    return [
+        reference
+        for action in walked.parts
+        for session in action.parts
+        for reference in session.found["reference-certification"]
+    ]
 
 
 def _unique(values: list[str]) -> list[str]:
