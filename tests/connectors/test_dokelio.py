@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -29,14 +28,6 @@ class TestDokelioContract(ConnectorContract):
     @pytest.fixture
     def simulator(self) -> SimulatedSystem:
         return dokelio()
-
-
-@pytest.fixture
-def sqlite_store(tmp_path: Path) -> Iterator[Store]:
-    """The dialect's own tests run on SQLite; the contract covers PostgreSQL too."""
-    opened = Store.at(f"sqlite:///{tmp_path / 'hub.db'}", tmp_path / "archive")
-    yield opened
-    opened.engine.dispose()
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from lxml import etree
@@ -30,14 +29,6 @@ class TestEmforContract(ConnectorContract):
     @pytest.fixture
     def simulator(self) -> SimulatedSystem:
         return emfor()
-
-
-@pytest.fixture
-def sqlite_store(tmp_path: Path) -> Iterator[Store]:
-    """The dialect's own tests run on SQLite; the contract covers PostgreSQL too."""
-    opened = Store.at(f"sqlite:///{tmp_path / 'hub.db'}", tmp_path / "archive")
-    yield opened
-    opened.engine.dispose()
 
 
 @pytest.fixture

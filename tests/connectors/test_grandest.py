@@ -48,14 +48,6 @@ class TestGrandEstContract(ConnectorContract):
 
 
 @pytest.fixture
-def sqlite_store(tmp_path: Path) -> Iterator[Store]:
-    """The dialect's own tests run on SQLite; the contract covers PostgreSQL too."""
-    opened = Store.at(f"sqlite:///{tmp_path / 'hub.db'}", tmp_path / "archive")
-    yield opened
-    opened.engine.dispose()
-
-
-@pytest.fixture
 def harness(sqlite_store: Store, monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
     with serve_harness(grand_est(), "grand-est", sqlite_store, monkeypatch) as served:
         yield served
