@@ -11,10 +11,10 @@ so the hub never lists connectors in code, and a regional package can live outsi
 from __future__ import annotations
 
 import importlib
-from importlib.metadata import entry_points
 
 from connectors.base import Connector
 from hub.errors import ConfigError
+from hub.plugins import registered_class, registered_names
 from hub.settings import Settings, SourceSettings
 
 GROUP = "hub.connectors"
@@ -24,24 +24,13 @@ __all__ = ["GROUP", "check_sources", "connector_class", "known_connectors", "loa
 
 def known_connectors() -> list[str]:
     """Names of every installed connector, sorted."""
-    return sorted({entry.name for entry in entry_points(group=GROUP)})
+    return registered_names(GROUP)
 
 
 def connector_class(name: str, *, source: SourceSettings | None = None) -> type[Connector]:
     """The class registered as ``name``; a ConfigError listing the known ones otherwise."""
     where = f"{source.file or source.name}: connector: " if source else ""
-    matches = [entry for entry in entry_points(group=GROUP) if entry.name == name]
-    if not matches:
-        known = ", ".join(known_connectors()) or "none installed"
-        raise ConfigError(
-            f"{where}unknown connector {name!r}; known connectors: {known}",
-            hint="fix the connector name, or install the package that provides it "
-            "(pip install -e . after adding its entry point)",
-        )
-    loaded = matches[0].load()
-    if not (isinstance(loaded, type) and issubclass(loaded, Connector)):
-        raise ConfigError(f"{where}entry point {name!r} is not a Connector subclass: {loaded!r}")
-    return loaded
+    return registered_class(GROUP, name, Connector, kind="connector", where=where)
 
 
 def check_sources(settings: Settings) -> None:
