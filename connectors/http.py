@@ -25,11 +25,11 @@ import re
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import IO
+from typing import IO, Any
 
 import httpx
 import structlog
@@ -51,6 +51,7 @@ __all__ = [
     "RetryEvent",
     "ThrottledError",
     "WorkItem",
+    "conditional_headers",
     "make_client",
     "on_retry",
 ]
@@ -125,6 +126,16 @@ class RetryEvent:
 
 _listeners: list[Callable[[RetryEvent], None]] = []
 _listeners_lock = threading.Lock()
+
+
+def conditional_headers(validators: Mapping[str, Any]) -> dict[str, str]:
+    """``If-None-Match`` / ``If-Modified-Since`` from a stored ``etag`` / ``last_modified``."""
+    headers = {}
+    if validators.get("etag"):
+        headers["If-None-Match"] = str(validators["etag"])
+    if validators.get("last_modified"):
+        headers["If-Modified-Since"] = str(validators["last_modified"])
+    return headers
 
 
 def on_retry(listener: Callable[[RetryEvent], None]) -> Callable[[], None]:

@@ -19,6 +19,7 @@ from pydantic import Field
 from connectors.base import Connector, ConnectorOptions, Cursor, Fetched, LheoFlow, WorkItem
 from connectors.dialect import rewrite_formations
 from connectors.emfor.quality import flag_organismes
+from connectors.http import conditional_headers
 
 __all__ = ["EmforConnector", "EmforOptions"]
 
@@ -40,11 +41,7 @@ class EmforConnector(Connector):
     options: EmforOptions
 
     def gather(self, cursor: Cursor) -> Iterator[WorkItem]:
-        headers = {}
-        if cursor.get("etag"):
-            headers["If-None-Match"] = str(cursor["etag"])
-        if cursor.get("last_modified"):
-            headers["If-Modified-Since"] = str(cursor["last_modified"])
+        headers = conditional_headers(cursor)
         yield self.item(
             self.options.export_path, headers=headers, label="export", context={"cursor": cursor}
         )

@@ -15,6 +15,7 @@ import io
 from collections.abc import Iterator
 
 from connectors.base import Connector, ConnectorOptions, Cursor, Fetched, LheoFlow, WorkItem
+from connectors.http import conditional_headers
 from connectors.spreadsheet.converter import read
 from connectors.spreadsheet.sheets import SpreadsheetError
 from hub.errors import FatalFetchError
@@ -32,11 +33,7 @@ class SpreadsheetConnector(Connector):
     options: SpreadsheetOptions
 
     def gather(self, cursor: Cursor) -> Iterator[WorkItem]:
-        headers = {}
-        if cursor.get("etag"):
-            headers["If-None-Match"] = str(cursor["etag"])
-        if cursor.get("last_modified"):
-            headers["If-Modified-Since"] = str(cursor["last_modified"])
+        headers = conditional_headers(cursor)
         yield self.item(
             self.options.path, headers=headers, context={"cursor": dict(cursor)}, expect_xml=False
         )

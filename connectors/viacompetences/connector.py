@@ -35,7 +35,7 @@ from typing import IO, Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from connectors.base import Connector, ConnectorOptions, Cursor, Fetched, LheoFlow, WorkItem
-from connectors.http import Fetcher
+from connectors.http import Fetcher, conditional_headers
 from connectors.viacompetences.codes import LocalCodes, OldRegions
 from connectors.viacompetences.exports import BaseDialect, Export, merge_exports
 from hub.errors import FatalFetchError
@@ -151,11 +151,7 @@ class ViaCompetencesConnector(Connector):
         self, base: ExportBase, cursor: Cursor, held: dict[str, Any], *, conditional: bool
     ) -> WorkItem:
         validators = (cursor.get(base.name) or {}) if conditional else {}
-        headers = {}
-        if validators.get("etag"):
-            headers["If-None-Match"] = str(validators["etag"])
-        if validators.get("last_modified"):
-            headers["If-Modified-Since"] = str(validators["last_modified"])
+        headers = conditional_headers(validators)
         return self.item(
             base.path,
             headers=headers,
