@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import io
-import os
 import socket
 import statistics
 import subprocess
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from environment import bench_env
 from files import corpus_spec
 
 from hub.ingest import ingest
@@ -62,7 +62,7 @@ def _server(store_url: str, workdir: Path) -> Iterator[tuple[str, str]]:
         f'[store]\ndatabase_url = "{store_url}"\narchive_dir = "{workdir / "archive"}"\n'
         f'[api]\nhost = "127.0.0.1"\nport = {port}\n'
     )
-    env = {**os.environ, "HUB_CONFIG": str(config)}
+    env = bench_env({"HUB_CONFIG": str(config)})  # never the caller's database or archive
     hub = str(Path(sys.executable).with_name("hub"))
     created = subprocess.run(
         [hub, "tokens", "create", SOURCE], env=env, capture_output=True, text=True, check=True

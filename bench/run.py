@@ -26,6 +26,7 @@ from typing import Any
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
+from environment import bench_env  # noqa: E402
 from files import ensure_corpus, ensure_delta, ensure_slice  # noqa: E402
 from report import chart, table  # noqa: E402
 
@@ -46,7 +47,7 @@ def floor(corpus: Path, runs: int = 3) -> dict[str, Any]:
     best: dict[str, Any] = {}
     for _ in range(runs):
         started = time.perf_counter()
-        process = subprocess.Popen(["xmllint", "--stream", "--noout", str(corpus)])
+        process = subprocess.Popen(["xmllint", "--stream", "--noout", str(corpus)], env=bench_env())
         _, status, usage = os.wait4(process.pid, 0)
         seconds = time.perf_counter() - started
         if status != 0:
@@ -65,7 +66,8 @@ def floor(corpus: Path, runs: int = 3) -> dict[str, Any]:
 def run_scenario(name: str, *options: str) -> dict[str, Any]:
     command = [sys.executable, str(BENCH / "scenarios.py"), name, *options]
     print(f"  {name}...", end=" ", flush=True)
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    # The scenario's store is the --database given here, never the caller's HUB_* settings.
+    done = subprocess.run(command, capture_output=True, text=True, check=False, env=bench_env())
     if done.returncode != 0:
         sys.stderr.write(done.stderr)
         raise SystemExit(f"scenario {name} failed")

@@ -1,7 +1,9 @@
 """Read the rows of a CSV or XLSX file, safely, with their spreadsheet row numbers.
 
 CSV: UTF-8 with or without BOM, ``;`` or ``,`` (or tab) as separator, detected from the
-header line. XLSX: the first worksheet, read with openpyxl in read-only mode. An XLSX file
+header line. XLSX: the first worksheet, read with openpyxl in read-only mode, every row and
+column whatever the sheet's ``<dimension>`` element claims (many tools leave it stale, and
+read-only openpyxl would otherwise stop there and drop the rest silently). An XLSX file
 is a zip of XML parts, so before openpyxl sees it the zip is checked against bombs (total
 uncompressed size, member count) and every XML part against DTDs and entity declarations
 (XXE, billion laughs); defusedxml, which openpyxl uses when installed, is a second guard.
@@ -135,6 +137,9 @@ def _open_xlsx(raw: bytes, filename: str) -> Sheet:
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
         worksheet = workbook.worksheets[0]
+        # The sheet's <dimension ref="A1:F3"/> is often stale: trusted, it would cut rows and
+        # columns without a word. Without it, each row is read to its last cell, then the end.
+        worksheet.reset_dimensions()
         cells = worksheet.iter_rows(min_row=1, values_only=True)
         header = next(cells, None)
     except Exception as exc:  # openpyxl raises anything from KeyError to defusedxml's own

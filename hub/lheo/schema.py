@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from functools import cache
 from importlib import resources
 from typing import Literal
@@ -26,10 +27,30 @@ def _secure_parser() -> etree.XMLParser:
 
 
 @cache
+def _xsd_bytes(version: Version) -> bytes:
+    return resources.files("hub.lheo").joinpath(f"xsd/lheo-{version}.xsd").read_bytes()
+
+
+_compiled = threading.local()
+
+
 def xml_schema(version: Version) -> etree.XMLSchema:
-    """The official XSD of ``version``, compiled once (libxml2, for the fast path)."""
-    data = resources.files("hub.lheo").joinpath(f"xsd/lheo-{version}.xsd").read_bytes()
-    return etree.XMLSchema(etree.fromstring(data, _secure_parser()))
+    """The official XSD of ``version``, compiled once per thread (libxml2, for the fast path).
+
+    An ``XMLSchema`` keeps the errors of its last ``validate()`` in one ``error_log`` that
+    every caller shares: threads validating at once (the scheduler syncs several sources
+    in parallel) would clear or mix each other's errors, and an invalid formation would
+    read as valid. One schema per thread keeps each verdict its own; compiling costs
+    about 10 ms, so it is done once per thread, not per call.
+    """
+    schemas: dict[Version, etree.XMLSchema] | None = getattr(_compiled, "schemas", None)
+    if schemas is None:
+        schemas = _compiled.schemas = {}
+    schema = schemas.get(version)
+    if schema is None:
+        schema = etree.XMLSchema(etree.fromstring(_xsd_bytes(version), _secure_parser()))
+        schemas[version] = schema
+    return schema
 
 
 def xsd_path(version: Version) -> str:

@@ -283,6 +283,38 @@ def test_a_zip_bomb_is_refused_before_it_is_expanded(monkeypatch: pytest.MonkeyP
         read(data, filename="f.xlsx", region="04")
 
 
+def _stale_dimension(data: bytes, ref: str) -> bytes:
+    """The workbook with the ``<dimension>`` of its sheet rewritten, as many tools leave it."""
+    source = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for item in source.infolist():
+            part = source.read(item)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                part, replaced = re.subn(
+                    rb'<dimension ref="[^"]*"/>', f'<dimension ref="{ref}"/>'.encode(), part
+                )
+                assert replaced == 1
+            target.writestr(item, part)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    "ref",
+    [f"A1:{column_letter(len(HEADER) - 1)}3", "A1:F3", "A1:A1"],
+    ids=["fewer rows", "fewer rows and columns", "one cell"],
+)
+def test_every_xlsx_row_is_read_whatever_its_stale_dimension_says(ref: str) -> None:
+    rows = example_rows("04", formations=5)
+    reference = read(write_csv(rows), filename="ref.csv", region="04")
+    data = _stale_dimension(write_xlsx(rows), ref)
+    conversion = read(data, filename="offres.xlsx", region="04")
+    assert conversion.report.errors == [] and conversion.report.warnings == []
+    assert conversion.report.rows == len(rows) > 3
+    assert conversion.report.sessions == len(rows)
+    assert conversion.lheo == reference.lheo
+
+
 def test_without_a_territory_any_postcode_is_accepted() -> None:
     rows = example_rows("04", formations=1)
     rows[0] |= {"lieu_code_postal": "75005", "lieu_ville": "Paris"}
