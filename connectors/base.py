@@ -12,14 +12,21 @@ stages of a harvest, as in ckanext-harvest:
     (its ``httpx.Client``, timeouts, size limit and retry policy); override it only for a
     transport that is not HTTP GET, and never build a client or a retry loop of your own.
 ``read(fetched) -> LheoFlow``
-    Turn the region's dialect into LHEO the hub ingests (encoding, version, extras, local
-    codes), say whether it is a ``snapshot`` (deletes by absence) or a ``delta``, give the
-    cursor to store once this flow is applied and, for paged services, the next item.
+    Say what the fetched file is: a ``snapshot`` (deletes by absence), a ``delta``, or
+    nothing to ingest (a 304, an empty page); the cursor to store once it is applied and,
+    for paged services, the next item. ``read`` only looks at the bytes: by the time it
+    runs, the hub has archived them exactly as received (``fetched.part``), and nothing a
+    connector does changes what is archived.
+``dialect(source, ...) -> Dialect``
+    How the hub's one parse reads this region's files: hooks over archived bytes
+    (:class:`hub.lheo.dialect.Dialect`: open a zip or a spreadsheet, fix each formation's
+    local codes, combine several files into one offer). Plain LHEO needs none.
 
 The runner (:func:`hub.sync.sync_source`) drives the stages: it loads the cursor, calls
-``gather``, then for each item ``fetch`` → ``read`` → :func:`hub.ingest.ingest`, and stores
-``LheoFlow.cursor`` after each applied flow. A sync stopped anywhere resumes from the last
-stored cursor; a completed one leaves a cursor that asks only for what changed.
+``gather``, then for each item ``fetch`` → archive → ``read`` → ingest (the read stage
+runs the dialect), and stores ``LheoFlow.cursor`` after each applied flow. A sync stopped
+anywhere resumes from the last stored cursor; a completed one leaves a cursor that asks
+only for what changed.
 
 Errors: raise :class:`~hub.errors.FatalFetchError` for a payload that retrying will not
 fix, :class:`~hub.errors.RetriableFetchError` for one that it may; the fetcher already
@@ -37,7 +44,7 @@ Example, a service answering one LHEO 2.3 delta per ``since`` date::
 
         def read(self, fetched: Fetched) -> LheoFlow:
             scan = scan_lheo(fetched.body, expected=self.lheo_version)
-            return LheoFlow("delta", fetched.body, {"since": scan.max_datemaj})
+            return LheoFlow("delta", {"since": scan.max_datemaj})
 
 Register it in ``pyproject.toml`` under ``[project.entry-points."hub.connectors"]``
 (``example = "connectors.example:Example"``) and describe the source in
@@ -47,9 +54,10 @@ Register it in ``pyproject.toml`` under ``[project.entry-points."hub.connectors"
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Generator, Iterable
 from dataclasses import dataclass, field
-from typing import IO, Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -57,14 +65,16 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from connectors.dialect import LheoScan, scan_lheo
 from connectors.http import Fetched, Fetcher, WorkItem
 from hub.errors import ConfigError, RecordError
+from hub.lheo.dialect import Dialect, Part
 from hub.lheo.schema import Version
-from hub.settings import SourceSettings
+from hub.settings import FetchSettings, SourceSettings
 
 __all__ = [
     "BearerToken",
     "Connector",
     "ConnectorOptions",
     "Cursor",
+    "Dialect",
     "Fetched",
     "FlowKind",
     "LheoFlow",
@@ -85,17 +95,19 @@ class LheoFlow:
     """What ``read`` made of one fetched item.
 
     ``kind`` None means there is nothing to ingest (a 304, an empty page), yet ``cursor``
-    is still stored. ``full_listing`` marks one page of a listing of the whole offer: when
-    such a listing ends (``next`` is None), the runner tombstones the source's formations
-    that none of its pages named, as a snapshot would. ``findings`` are what ``read``
-    flagged (stage ``flag``: kept, marked in the LHEO) or dropped (stage ``read``).
+    is still stored. ``parts`` are the archived files the flow is made of: by default the
+    one just fetched; a connector that needs several (two exports) keeps the first ones
+    in its work items' context and names them all once it has them. ``full_listing``
+    marks one page of a listing of the whole offer: when such a listing ends (``next`` is
+    None), the runner tombstones the source's formations that none of its pages named, as
+    a snapshot would. ``findings`` are what ``read`` found wrong with the listing itself.
     """
 
     kind: FlowKind | None
-    body: IO[bytes] | None
     cursor: Cursor
     next: WorkItem | None = None
     full_listing: bool = False
+    parts: tuple[Part, ...] | None = None
     findings: list[RecordError] = field(default_factory=list)
 
 
@@ -119,7 +131,7 @@ class BearerToken(httpx.Auth):
         return "BearerToken(***)"
 
 
-class Connector:
+class Connector(abc.ABC):
     """Base of every connector: declare the class attributes, override the stages."""
 
     name: ClassVar[str]
@@ -138,33 +150,49 @@ class Connector:
     def __init__(self, source: SourceSettings, fetcher: Fetcher) -> None:
         self.source = source
         self.fetcher = fetcher
-        try:
-            self.options = self.Options(**source.options)
-        except ValidationError as exc:
-            problems = "; ".join(
-                f"options.{'.'.join(str(p) for p in error['loc'])}: {error['msg']}"
-                for error in exc.errors()
-            )
-            raise ConfigError(f"{source.file or source.name}: {problems}") from exc
+        self.options = self.options_of(source)
         if self.transport == "pull" and not source.url:
             raise ConfigError(
                 f"{source.file or source.name}: url: the {self.name} connector pulls, "
                 "so the source needs a url"
             )
 
+    @classmethod
+    def options_of(cls, source: SourceSettings) -> ConnectorOptions:
+        """The source's ``[options]`` checked against :attr:`Options`; errors name the file."""
+        try:
+            return cls.Options(**source.options)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"options.{'.'.join(str(p) for p in error['loc'])}: {error['msg']}"
+                for error in exc.errors()
+            )
+            raise ConfigError(f"{source.file or source.name}: {problems}") from exc
+
+    @classmethod
+    def dialect(
+        cls, source: SourceSettings | None, *, region: str | None, limits: FetchSettings
+    ) -> Dialect:
+        """How the hub reads this region's archived files (plain LHEO by default).
+
+        ``source`` is None for a push source that has no configuration file; ``limits``
+        bounds what opening a file may inflate to.
+        """
+        return Dialect()
+
     # -- the stages ---------------------------------------------------------------------
 
+    @abc.abstractmethod
     def gather(self, cursor: Cursor) -> Iterable[WorkItem]:
         """The items to fetch, from the stored cursor (``{}`` on a first or full sync)."""
-        raise NotImplementedError(f"{type(self).__name__} must define gather()")
 
     def fetch(self, item: WorkItem) -> Fetched:
         """The item's bytes, through the hub's fetcher (timeouts, size limit, retries)."""
         return self.fetcher.fetch(item)
 
+    @abc.abstractmethod
     def read(self, fetched: Fetched) -> LheoFlow:
-        """LHEO the hub ingests, its kind, and the cursor to store once it is applied."""
-        raise NotImplementedError(f"{type(self).__name__} must define read()")
+        """What the fetched (and already archived) file is, and the cursor to store after it."""
 
     # -- helpers for subclasses -----------------------------------------------------------
 

@@ -43,6 +43,7 @@ from tenacity import (
 import hub
 from hub import metrics
 from hub.errors import FatalFetchError, FetchError, RetriableFetchError
+from hub.lheo.dialect import Part
 from hub.settings import FetchSettings
 
 __all__ = [
@@ -89,13 +90,17 @@ class WorkItem:
 
 @dataclass(slots=True)
 class Fetched:
-    """What the regional system answered to one item: status, headers and the body."""
+    """What the regional system answered to one item: status, headers and the body.
+
+    ``part`` is the body as the hub archived it, before the connector's ``read`` runs.
+    """
 
     item: WorkItem
     status: int
     headers: httpx.Headers
     body: IO[bytes]
     size: int
+    part: Part | None = None
 
     @property
     def not_modified(self) -> bool:

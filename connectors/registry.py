@@ -30,7 +30,14 @@ def known_connectors() -> list[str]:
 def connector_class(name: str, *, source: SourceSettings | None = None) -> type[Connector]:
     """The class registered as ``name``; a ConfigError listing the known ones otherwise."""
     where = f"{source.file or source.name}: connector: " if source else ""
-    return registered_class(GROUP, name, Connector, kind="connector", where=where)
+    # Connector is abstract: mypy forbids passing it as type[T], yet issubclass needs it.
+    return registered_class(
+        GROUP,
+        name,
+        Connector,  # type: ignore[type-abstract]
+        kind="connector",
+        where=where,
+    )
 
 
 def check_sources(settings: Settings) -> None:

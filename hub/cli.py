@@ -26,12 +26,12 @@ from hub.api.app import create_app
 from hub.api.figures import fr_duration
 from hub.api.ops import health_json
 from hub.auth import Scope, create_token, list_tokens, revoke_tokens
-from hub.errors import HubError
+from hub.errors import HubError, RecordError
 from hub.harmonise import load_harmoniser
-from hub.ingest import FlowResult, ensure_source, ingest, resume_pending
+from hub.ingest import FlowResult, discard, ensure_source, ingest
 from hub.lheo.reader import LheoReader
 from hub.logging import configure_logging
-from hub.publish.feed import write_lheo
+from hub.publish.feed import current_cursor, open_lheo
 from hub.publish.geojson import geo_report
 from hub.publish.publishers import (
     PublishContext,
@@ -50,11 +50,12 @@ from hub.publish.stats import (
     resolve_filter,
 )
 from hub.remap import remap
-from hub.runs import replay_flow
+from hub.runs import apply_confirmed, replay_flow, resume_pending
 from hub.scheduler import start_scheduler
 from hub.settings import Settings, load_settings
 from hub.status import FlowPoint, health_of
 from hub.store import Store
+from hub.store.flows import recent_flows
 from hub.sync import SyncResult, load_cursor, sync_source
 
 app = typer.Typer(
@@ -100,8 +101,17 @@ def _open_store(config: Path | None) -> tuple[Settings, Store]:
 @app.command()
 @reports_errors
 def validate(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)]) -> None:
-    """Validate an LHEO file against the official XSD; exit 1 when anything is invalid."""
+    """Validate an LHEO file against the official XSD; exit 1 when anything is invalid.
+
+    Each formation is checked, then the document itself: an ``<offres>`` with no formation,
+    or elements where LHEO has none, make the file invalid even if every formation is valid.
+    """
     invalid = total = 0
+
+    def show(error: RecordError) -> None:
+        where = f"{file}:{error.line}" if error.line is not None else str(file)
+        out.print(f"{where}: {error.path}: {error.reason}", markup=False, highlight=False)
+
     with file.open("rb") as stream:
         reader = LheoReader(stream)
         for record in reader:
@@ -109,28 +119,54 @@ def validate(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)])
             if record.errors:
                 invalid += 1
                 for error in record.errors:
-                    out.print(
-                        f"{file}:{error.line}: {error.path}: {error.reason}",
-                        markup=False,
-                        highlight=False,
-                    )
-    out.print(f"{file}: LHEO {reader.version}, {total} formations, {invalid} invalid")
-    if invalid:
+                    show(error)
+    # Complete once iteration ends (root extras come after </offres>).
+    document_errors = list(reader.document_errors)
+    if reader.only_deletions:
+        document_errors.append(
+            RecordError(
+                None,
+                None,
+                "lheo/offres",
+                "offres holds no formation: a delta that only deletes, which the hub's push "
+                "API accepts, but which LHEO does not allow (the XSD requires one formation)",
+                stage="document",
+            )
+        )
+    for error in document_errors:
+        show(error)
+    summary = f"{file}: LHEO {reader.version}, {total} formations, {invalid} invalid"
+    if document_errors:
+        summary += f", {len(document_errors)} document errors"
+    out.print(summary)
+    if invalid or document_errors:
         raise typer.Exit(1)
 
 
 def _print_result(result: FlowResult) -> None:
-    counts = result.counts
-    table = Table(
-        title=f"flow {result.flow_id} ({result.source}, {result.kind})"
-        + (" — dry run, nothing written" if result.dry_run else "")
+    title = f"flow {result.flow_id} ({result.source}, {result.kind})"
+    if result.status != "applied":
+        title += f" — {result.status}"
+    if result.dry_run:
+        title += " — dry run, nothing written"
+    out.print(title, markup=False, highlight=False)
+    counts = " · ".join(
+        f"{name.replace('_', ' ')} {value}" for name, value in result.counts.as_dict().items()
     )
-    for name in ("formations", "created", "updated", "unchanged", "deleted", "rejected", "stale"):
-        table.add_column(name, justify="right")
-    table.add_row(*(str(v) for v in counts.as_dict().values()))
-    out.print(table)
+    out.print(f"  {counts}", markup=False, highlight=False)
+    if result.note:
+        out.print(f"  {result.status}: {result.note}", markup=False, highlight=False)
+    if result.status == "held":
+        out.print(
+            f"  check the source's export, then `hub apply {result.flow_id} "
+            f"--confirm-deletions` or `hub discard {result.flow_id}`",
+            markup=False,
+            highlight=False,
+        )
     for error in result.rejections:
-        out.print(f"  rejected: {error}", markup=False, highlight=False)
+        label = "flagged" if error.kept else "rejected"
+        where = f"{error.file}: " if error.file else ""
+        out.print(f"  {label}: {where}{error}", markup=False, highlight=False)
 
 
 @app.command("ingest")
@@ -146,10 +182,16 @@ def ingest_command(
     if source is None and region is None:
         raise typer.BadParameter("give --source NAME or --region CODE")
     name = source or f"region-{region}"
-    _, store = _open_store(config)
+    settings, store = _open_store(config)
     with file.open("rb") as stream:
         result = ingest(
-            store, stream, source=name, region=region, kind="snapshot" if snapshot else "delta"
+            store,
+            stream,
+            source=name,
+            region=region,
+            kind="snapshot" if snapshot else "delta",
+            settings=settings,
+            name=file.name,
         )
     _print_result(result)
 
@@ -163,19 +205,41 @@ def export(
     ] = None,
     config: ConfigOption = None,
 ) -> None:
-    """Write the national feed as LHEO 2.3 (full, or a delta since a cursor)."""
+    """Write the national feed as LHEO 2.3 (full, or a delta since a cursor).
+
+    With nothing to send, no document is written (LHEO 2.3 forbids an empty ``<offres>``):
+    one line on stderr says so, and the exit status is 0.
+    """
     _, store = _open_store(config)
-    chunks = write_lheo(store.engine, since=since)
+    chunks = open_lheo(store.engine, since=since)
+    if chunks is None:
+        with store.engine.connect() as connection:
+            cursor = current_cursor(connection)
+        what = (
+            "aucune formation en ligne"
+            if since is None
+            else f"aucun changement après le curseur {since}"
+        )
+        written = f"{out_file} non écrit" if out_file is not None else "aucun document écrit"
+        err.print(
+            f"rien à exporter : {what} (curseur actuel {cursor}) ; {written}",
+            markup=False,
+            highlight=False,
+        )
+        return
     if out_file is None:
         for chunk in chunks:
             sys.stdout.buffer.write(chunk)
         sys.stdout.buffer.flush()
         return
     partial = out_file.with_name(f".{out_file.name}.partial")
-    with partial.open("wb") as handle:
-        for chunk in chunks:
-            handle.write(chunk)
-    partial.replace(out_file)
+    try:
+        with partial.open("wb") as handle:
+            for chunk in chunks:
+                handle.write(chunk)
+        partial.replace(out_file)
+    finally:
+        partial.unlink(missing_ok=True)  # a failed write leaves no half file behind
     err.print(f"wrote {out_file} ({out_file.stat().st_size} bytes)")
 
 
@@ -199,8 +263,8 @@ def serve(
     settings = load_settings(config)
     configure_logging(settings.logging)
     store = Store.open(settings)
-    for result in resume_pending(store):
-        err.print(f"resumed flow {result.flow_id} of {result.source}")
+    for result in resume_pending(store, settings):
+        err.print(f"resumed flow {result.flow_id} of {result.source}: {result.status}")
     start_simulators(settings, store)  # [simulators]: regional systems simulated locally
     scheduler = start_scheduler(store, settings)
     publishing = start_publishing(settings, store)
@@ -544,7 +608,7 @@ def status(
             table.add_column(name, min_width=len(name))
         table.add_column("trend", overflow="crop", no_wrap=True)
         for s in sources:
-            counts = s.last_applied.counts if s.last_applied else None
+            counts = s.last_totals.counts if s.last_totals else None
             table.add_row(
                 s.name + (f" ({s.region})" if s.region else ""),
                 f"[{STATUS_STYLE[s.status]}]{s.status}[/]"
@@ -568,10 +632,82 @@ def replay(
 ) -> None:
     """Apply a stored flow again from its raw archive, as a new flow (records stored as
     sent count unchanged: nothing is applied twice)."""
-    _, store = _open_store(config)
-    result = replay_flow(store, flow_id)
+    settings, store = _open_store(config)
+    result = replay_flow(store, flow_id, settings=settings)
     err.print(f"flow {result.flow_id} replays flow {flow_id}")
     _print_result(result)
+
+
+@app.command("apply")
+@reports_errors
+def apply_command(
+    flow_id: Annotated[str, typer.Argument(help="Id of a held or received flow (see `hub flows`)")],
+    confirm_deletions: Annotated[
+        bool,
+        typer.Option(
+            "--confirm-deletions", help="Apply a held snapshot with the deletions it makes"
+        ),
+    ] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Apply a flow left received, or a snapshot held because it deletes much of its source."""
+    settings, store = _open_store(config)
+    if not confirm_deletions:
+        raise typer.BadParameter(
+            "applying a held snapshot deletes what it lacks: add --confirm-deletions once "
+            "you have checked the source's export (see the flow's page)"
+        )
+    result = apply_confirmed(store, flow_id, settings=settings)
+    _print_result(result)
+
+
+@app.command("discard")
+@reports_errors
+def discard_command(
+    flow_id: Annotated[str, typer.Argument(help="Id of a held flow (see `hub flows`)")],
+    reason: Annotated[str, typer.Option(help="Why, for the flow's page")] = "discarded by hand",
+    config: ConfigOption = None,
+) -> None:
+    """Drop a held snapshot: nothing of it is applied; its files stay archived."""
+    _, store = _open_store(config)
+    discard(store, flow_id, reason=reason)
+    out.print(f"flow {flow_id} discarded: nothing of it was applied", markup=False)
+
+
+@app.command("flows")
+@reports_errors
+def flows_command(
+    source: Annotated[str | None, typer.Option(help="Only this source")] = None,
+    status_: Annotated[
+        str | None,
+        typer.Option("--status", help="received, applied, failed, held, superseded, discarded"),
+    ] = None,
+    limit: Annotated[int, typer.Option(help="How many, newest first")] = 30,
+    config: ConfigOption = None,
+) -> None:
+    """List the stored flows, newest first: ids to replay, apply or discard."""
+    _, store = _open_store(config)
+    rows = recent_flows(store.engine, source=source, status=status_, limit=limit)
+    if not rows:
+        out.print(
+            "no flow"
+            + (f" of {source}" if source else "")
+            + (f" with status {status_}" if status_ else "")
+        )
+        return
+    table = Table(title="flows (newest first)")
+    table.add_column("flow", no_wrap=True)
+    for name in ("source", "kind", "received (UTC)", "status", "formations", "rejected"):
+        table.add_column(name, justify="right" if name in ("formations", "rejected") else "left")
+    for row in rows:
+        table.add_row(
+            row.id, row.source, row.kind, f"{row.received_at:%Y-%m-%d %H:%M}", row.status,
+            str(row.formations), str(row.rejected),
+        )  # fmt: skip
+    out.print(table)
+    for row in rows:
+        if row.note:
+            out.print(f"{row.id} {row.status}: {row.note}", markup=False, highlight=False)
 
 
 @app.command("sync")

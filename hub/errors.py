@@ -7,7 +7,10 @@ Every error a person can see says what was wrong, where, and what to do::
     ├── LheoError                    the bytes are not LHEO the hub can read
     │   ├── UnsafeXmlError           DTD, external entity, entity expansion
     │   ├── MalformedXmlError        not well-formed, truncated, bad encoding
-    │   └── UnsupportedLheoError     wrong root, namespace or version
+    │   │   └── EncodingMismatchError  the bytes contradict the declared encoding
+    │   ├── UnsupportedLheoError     wrong root, namespace or version
+    │   └── SplitMismatch            the fast splitter cannot vouch for a flow: read it again
+    │                                with the streaming parser (never shown to a person)
     ├── FlowError                    a flow could not be applied (nothing was written)
     │   └── ArchiveError             the raw flow could not be archived (disk full...)
     ├── FetchError                   talking to a regional system failed
@@ -72,10 +75,25 @@ class MalformedXmlError(LheoError):
     hint = "the file is not well-formed XML: check it is complete and in its declared encoding"
 
 
+class EncodingMismatchError(MalformedXmlError):
+    hint = "declare the encoding the file is really in, or set assume_encoding for the source"
+
+
 class UnsupportedLheoError(LheoError):
     hint = (
         "send <lheo><offres> in LHEO 2.2 (http://www.lheo.org/2.2) or 2.3 (http://lheo.gouv.fr/2.3)"
     )
+
+
+class SplitMismatch(LheoError):
+    """The byte splitter met something it cannot prove it cuts as libxml2 parses it.
+
+    Raised by the fast path only (:meth:`hub.lheo.reader.LheoReader.split` and
+    :func:`hub.lheo.reader.read_raw`); whoever reads the flow then reads it again, whole,
+    with the streaming parser, which decides. A person never sees it.
+    """
+
+    hint = "internal: the flow is read again by the streaming parser"
 
 
 class FlowError(HubError):
@@ -106,15 +124,26 @@ class AuthError(HubError):
     hint = "send a valid token for this source in the Authorization header"
 
 
+KEPT_STAGES = frozenset(("flag", "repair"))
+"""Stages of findings on records that were kept (marked or repaired), not rejected."""
+
+
 @dataclass(frozen=True, slots=True)
 class RecordError:
-    """Why one record of a flow was rejected, and exactly where."""
+    """Why one record of a flow was rejected (or flagged), and exactly where."""
 
     numero: str | None
     line: int | None
     path: str
     reason: str
     stage: str = "validate"
+    file: str | None = None
+    """The file of the flow it is in, when a flow is made of several (``auvergne.xml``)."""
+
+    @property
+    def kept(self) -> bool:
+        """The record went in all the same: this is a flag or a repair, not a rejection."""
+        return self.stage in KEPT_STAGES
 
     def __str__(self) -> str:
         numero = self.numero or "(sans numero)"

@@ -63,7 +63,7 @@ FORMATIONS_RECEIVED = Counter(
 )
 FLOWS = Counter(
     "hub_flows",
-    "Flows processed, by outcome (applied, failed).",
+    "Flows processed, by outcome (applied, failed, held, superseded).",
     ["source", "outcome"],
     registry=REGISTRY,
 )
@@ -149,6 +149,7 @@ HEALTH_GAUGES = {
     "hub_source_rejection_ratio_baseline": "Median rejection ratio of the flows before it.",
     "hub_source_last_flow_records": "Counts of the last applied flow, by outcome.",
     "hub_source_unmapped_records": "Live formations holding at least one unmapped code.",
+    "hub_source_held_flows": "Snapshots held for an operator: they would delete too much.",
 }
 METRIC_NAMES = (
     *(f"{m._name}_total" for m in (RECORDS, FORMATIONS_RECEIVED, FLOWS, SYNC_RUNS)),
@@ -176,9 +177,11 @@ def record_flow(result: FlowResult, *, seconds: float | None = None) -> None:
         FLOW_DURATION.labels(result.source, "apply").observe(seconds)
 
 
-def record_failed_flow(source: str, *, seconds: float | None = None) -> None:
-    """A flow refused whole (unreadable LHEO): nothing of it was applied."""
-    FLOWS.labels(source, "failed").inc()
+def record_failed_flow(
+    source: str, *, seconds: float | None = None, outcome: str = "failed"
+) -> None:
+    """A flow not applied: refused whole (``failed``), ``held`` or ``superseded``."""
+    FLOWS.labels(source, outcome).inc()
     if seconds is not None:
         FLOW_DURATION.labels(source, "apply").observe(seconds)
 
@@ -285,6 +288,7 @@ class HealthCollector(Collector):
         families["hub_source_stale"].add_metric(name, float(source.status == "stale"))
         families["hub_source_consecutive_failures"].add_metric(name, source.consecutive_failures)
         families["hub_source_unmapped_records"].add_metric(name, unmapped)
+        families["hub_source_held_flows"].add_metric(name, len(source.held))
         if source.last_success is not None:
             families["hub_source_last_success_timestamp_seconds"].add_metric(
                 name, source.last_success.timestamp()

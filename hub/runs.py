@@ -12,13 +12,17 @@ or a replay and held until it really ends:
 Each run is written to ``sync_run`` when it starts and when it ends, while the lock is
 held (`recorded_run`), so the run log of one source never shows two runs at once.
 
-**Replay** (`replay_flow`) re-applies a stored flow from its raw archive as a *new* flow
-with a new id, linked to the original by its run (``replay_of``): the original keeps its
-counts and rejections as history, and the new flow says what the replay changed. Content
-hashes make it safe: records already stored as sent are counted unchanged and emit
-nothing. A flow left ``received`` by a crash is applied under its own id instead. A
-snapshot is replayed only while no later flow of its source has been applied, since
-replaying an old snapshot would delete, by absence, everything that came after it.
+**Replay** (`replay_flow`) re-applies a stored flow from its archived files as a *new*
+flow with a new id and ``replay_of`` the original: the original keeps its counts and
+rejections as history, and the new flow says what the replay changed. A replay never makes
+the store older: it carries its original's time (``as_of``), so whatever a newer flow of
+the source spoke of keeps its newer state and is counted ``kept_newer``; a replay older
+than a snapshot applied since is refused, since it could change nothing safely. Content
+hashes make it idempotent otherwise.
+
+**Resuming is a replay** (`resume_pending`): a flow a crash left ``received`` is applied
+under its own id, under its source's lock, by the same time-safe apply; one a newer
+snapshot made pointless is marked ``superseded`` with the reason, never left ``received``.
 """
 
 from __future__ import annotations
@@ -27,22 +31,24 @@ import hashlib
 import os
 import socket
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
-from pathlib import Path
 
 from sqlalchemy import Connection, func, insert, select, update
 
-from hub.errors import FlowError
-from hub.ingest import FLOWS, FlowKind, FlowResult, apply, receive
+from hub.errors import FlowError, LheoError
+from hub.ingest import FlowKind, FlowNotPending, FlowResult, apply, receive
 from hub.logging import bound, get_logger
+from hub.settings import Settings
 from hub.status import RUNS
 from hub.store import Store
-from hub.store.archive import CHUNK, open_archived
 from hub.store.db import write_transaction
+from hub.store.flows import FlowRow, later_applied, load_flow, pending_flows
 from hub.store.models import utcnow
+from hub.store.repository import FlowCounts
 
 log = get_logger(__name__)
 
@@ -143,18 +149,36 @@ def recorded_run(
                     outcome=record.outcome,
                     flow_id=record.flow_id,
                     error=record.error,
+                    flows=record.flows,
+                    held=record.held,
+                    **record.counts.as_dict(),
                 )
             )
 
 
 @dataclass(slots=True)
 class RunRecord:
-    """What a run reports about itself while `recorded_run` holds its row."""
+    """What a run reports about itself while `recorded_run` holds its row.
+
+    ``counts`` sum every flow the run applied, so the run says what the whole sync did.
+    """
 
     run_id: int
     outcome: str = "success"
     flow_id: str | None = None
     error: str | None = None
+    flows: int = 0
+    held: int = 0
+    counts: FlowCounts = field(default_factory=FlowCounts)
+
+    def add(self, result: FlowResult) -> None:
+        """Count one flow of the run (the last one names the run's ``flow_id``)."""
+        self.flows += 1
+        self.flow_id = result.flow_id
+        if result.status == "held":
+            self.held += 1
+        elif result.status == "applied":
+            self.counts.add(result.counts)
 
 
 def close_orphan_runs(store: Store, older_than: timedelta) -> int:
@@ -180,61 +204,145 @@ class SourceBusy(FlowError):
     hint = "a sync or replay of this source is running (here or on another replica): retry later"
 
 
-def _archived_chunks(path: Path) -> Iterator[bytes]:
-    with open_archived(path) as stream:
-        while chunk := stream.read(CHUNK):
-            yield chunk
-
-
-def _check_replayable(connection: Connection, flow: dict[str, object]) -> None:
-    """Refuse an old snapshot: it would tombstone what later flows added."""
-    if flow["kind"] != "snapshot" or flow["status"] == "received":
-        return
-    later = connection.execute(
-        select(func.count())
-        .select_from(FLOWS)
-        .where(
-            FLOWS.c.source == flow["source"],
-            FLOWS.c.status == "applied",
-            FLOWS.c.received_at > flow["received_at"],
-        )
-    ).scalar()
-    if later:
-        raise FlowError(
-            f"flow {flow['id']} is a snapshot of {flow['source']!r} older than {later} applied "
-            "flow(s): replaying it would delete by absence what they brought",
-            hint="replay the latest snapshot instead, or sync the source again",
-        )
-
-
-def replay_flow(store: Store, flow_id: str, *, replica: str | None = None) -> FlowResult:
-    """Apply a stored flow again from its archive (see the module docstring for ids)."""
+def replay_flow(
+    store: Store,
+    flow_id: str,
+    *,
+    settings: Settings | None = None,
+    replica: str | None = None,
+) -> FlowResult:
+    """Apply a stored flow again from its archived files (see the module docstring)."""
     with store.engine.connect() as connection:
-        row = connection.execute(select(FLOWS).where(FLOWS.c.id == flow_id)).mappings().first()
-        if row is None:
+        flow = load_flow(connection, flow_id)
+        if flow is None:
+            raise FlowError(f"no flow {flow_id!r} in the store", hint="list flows with `hub flows`")
+        if flow.status == "held":
             raise FlowError(
-                f"no flow {flow_id!r} in the store", hint="list flows with `hub status`"
+                f"flow {flow_id} is held: it would delete much of {flow.source!r}",
+                hint=f"`hub apply {flow_id} --confirm-deletions`, or `hub discard {flow_id}`",
             )
-        flow = dict(row)
-        _check_replayable(connection, flow)
-    source, kind = str(flow["source"]), flow["kind"]
-    assert kind in ("snapshot", "delta")
-    with bound(source=source, stage="replay", replay_of=flow_id), source_lock(store, source) as ok:
+        newer = next((f for f in later_applied(connection, flow) if f.kind == "snapshot"), None)
+    if newer is not None and flow.status != "received":
+        raise FlowError(
+            f"flow {flow_id} is older than snapshot {newer.id} of {flow.source!r}, applied "
+            "since: replaying it could not change anything safely",
+            hint=f"replay {newer.id} or a later flow instead, or sync the source again",
+        )
+
+    def work() -> FlowResult:
+        if flow.status == "received":
+            return apply(store, flow_id, settings=settings)
+        new_id = receive(
+            store, flow.source, flow.parts, _kind(flow.kind), connector=flow.connector,
+            as_of=flow.as_of, replay_of=flow.replay_of or flow.id,
+        )  # fmt: skip
+        return apply(store, new_id, settings=settings)
+
+    result = _locked_run(store, flow, work, trigger="replay", replica=replica, replay_of=flow_id)
+    with bound(source=flow.source, stage="replay", replay_of=flow_id):
+        log.info("flow replayed", flow_id=result.flow_id, **result.counts.as_dict())
+    return result
+
+
+def _locked_run(
+    store: Store,
+    flow: FlowRow,
+    work: Callable[[], FlowResult],
+    *,
+    trigger: str,
+    replica: str | None,
+    replay_of: str | None = None,
+) -> FlowResult:
+    """Do ``work`` on ``flow`` under its source's lock, as a recorded run of the source."""
+    with (
+        bound(source=flow.source, stage=trigger, flow_id=flow.id),
+        source_lock(store, flow.source) as ok,
+    ):
         if not ok:
-            raise SourceBusy(f"source {source!r} is running: flow {flow_id} was not replayed")
+            raise SourceBusy(f"source {flow.source!r} is running: flow {flow.id} was left as is")
         with recorded_run(
-            store, source, trigger="replay", replica=replica or replica_id(), replay_of=flow_id
-        ) as record:
-            if flow["status"] == "received":
-                result = apply(store, flow_id)
-            else:
-                path = Path(str(flow["archive_path"]))
-                new_id = receive(store, source, _archived_chunks(path), _kind(kind))
-                result = apply(store, new_id)
-            record.flow_id = result.flow_id
-            log.info("flow replayed", flow_id=result.flow_id, **result.counts.as_dict())
+            store, flow.source, trigger=trigger, replica=replica or replica_id(),
+            replay_of=replay_of,
+        ) as record:  # fmt: skip
+            result = work()
+            record.add(result)
+    return result
+
+
+def resume_pending(
+    store: Store, settings: Settings | None = None, *, wait: float = 30.0
+) -> list[FlowResult]:
+    """Apply, oldest content first, the flows a stopped process received but never applied.
+
+    Each is applied under its source's lock, by the time-safe apply (a replay under its
+    own id); one a newer snapshot made pointless is marked ``superseded``. A source busy
+    for longer than ``wait`` seconds keeps its flow for the next call.
+    """
+    results = []
+    for flow_id in pending_flows(store.engine):
+        with store.engine.connect() as connection:
+            flow = load_flow(connection, flow_id)
+        if flow is None or flow.status != "received":
+            continue
+        result = _resume_one(store, flow_id, flow.source, settings, wait)
+        if result is not None:
+            results.append(result)
+    return results
+
+
+def _resume_one(
+    store: Store, flow_id: str, source: str, settings: Settings | None, wait: float
+) -> FlowResult | None:
+    deadline = time.monotonic() + wait
+    with bound(source=source, stage="resume", flow_id=flow_id):
+        while True:
+            with source_lock(store, source) as ok:
+                if ok:
+                    return _resume_locked(store, flow_id, source, settings)
+            if time.monotonic() >= deadline:
+                log.warning("resume postponed: the source stayed busy")
+                return None
+            time.sleep(0.5)
+
+
+def _resume_locked(
+    store: Store, flow_id: str, source: str, settings: Settings | None
+) -> FlowResult | None:
+    try:
+        with recorded_run(store, source, trigger="startup", replica=replica_id()) as record:
+            result = apply(store, flow_id, settings=settings)
+            record.add(result)
+    except FlowNotPending:
+        return None  # another process applied it meanwhile
+    except FlowError:
+        log.warning("resumed flow failed; recorded with its reason")
+        return None
+    except LheoError:
+        log.warning("resumed flow is not readable LHEO; recorded as failed")
+        return None
+    log.info(f"flow resumed: {result.status}", **result.counts.as_dict())
     return result
 
 
 def _kind(kind: object) -> FlowKind:
     return "snapshot" if kind == "snapshot" else "delta"
+
+
+def apply_confirmed(
+    store: Store, flow_id: str, *, settings: Settings | None = None, replica: str | None = None
+) -> FlowResult:
+    """Apply a held (or received) flow with its deletions confirmed, under its source's lock."""
+    with store.engine.connect() as connection:
+        flow = load_flow(connection, flow_id)
+    if flow is None:
+        raise FlowError(f"no flow {flow_id!r} in the store", hint="list flows with `hub flows`")
+    result = _locked_run(
+        store,
+        flow,
+        lambda: apply(store, flow_id, settings=settings, confirm_deletions=True),
+        trigger="manual",
+        replica=replica,
+    )
+    with bound(source=flow.source, stage="apply", flow_id=flow_id):
+        log.info(f"held flow {result.status}", **result.counts.as_dict())
+    return result

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -34,6 +34,7 @@ from connectors.http import on_retry
 from connectors.registry import connector_class
 from hub import metrics
 from hub.errors import ConfigError, HubError
+from hub.ingest import FlowResult
 from hub.logging import bound, get_logger
 from hub.runs import RunRecord, close_orphan_runs, recorded_run, replica_id, source_lock
 from hub.settings import Settings, SourceSettings
@@ -44,8 +45,8 @@ from hub.sync import sync_source
 
 log = get_logger(__name__)
 
-SyncFunction = Callable[[str], str | None]
-"""Runs one source's sync to its end; returns the id of the last flow it applied, if any."""
+SyncFunction = Callable[[str], Sequence[FlowResult]]
+"""Runs one source's sync to its end; returns the flows it applied (or held)."""
 
 
 @dataclass(slots=True)
@@ -93,12 +94,16 @@ def _locked_run(
         outcome.run_id = record.run_id
         log.info("sync started", run_id=record.run_id)
         try:
-            record.flow_id = outcome.flow_id = sync(source)
+            for flow in sync(source):
+                record.add(flow)
         except Exception as exc:
+            for flow in getattr(exc, "flows", ()):
+                record.add(flow)  # what it applied before it failed still counts
             record.outcome, record.error = "failed", f"{exc.__class__.__name__}: {exc}"
             log.error("sync failed", run_id=record.run_id, error=record.error)
         else:
             log.info("sync finished", run_id=record.run_id, flow_id=record.flow_id)
+        outcome.flow_id = record.flow_id
         _settle(record, outcome)
 
 
@@ -159,6 +164,11 @@ def _abandon(store: Store, outcome: RunOutcome, timeout: float) -> None:
 class SyncFailed(HubError):
     """A sync ended with an error (its stage, URL and reason are in the message)."""
 
+    def __init__(self, message: str, *, flows: Sequence[FlowResult] = ()) -> None:
+        super().__init__(message)
+        self.flows = list(flows)
+        """The flows it applied before it failed."""
+
 
 _fetch_metrics_installed = threading.Event()
 
@@ -174,12 +184,15 @@ def hub_sync(store: Store, settings: Settings) -> SyncFunction:
     """The production sync: `hub.sync.sync_source`, its failure raised so the run records it."""
     install_fetch_metrics()
 
-    def sync(name: str) -> str | None:
+    def sync(name: str) -> Sequence[FlowResult]:
         result = sync_source(store, settings, name)
         last = result.flows[-1].flow_id if result.flows else None
         if result.error is not None:
-            raise SyncFailed(str(result.error) + (f" (last flow applied: {last})" if last else ""))
-        return last
+            raise SyncFailed(
+                str(result.error) + (f" (last flow applied: {last})" if last else ""),
+                flows=result.flows,
+            )
+        return result.flows
 
     return sync
 

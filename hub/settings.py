@@ -50,6 +50,15 @@ class ApiSettings(_Frozen):
     """Environment variable holding comma-separated consumer keys."""
 
 
+class IngestSettings(_Frozen):
+    """What the hub does with flows, whatever their source (a source file may override)."""
+
+    hold_deletions_share: float = Field(default=0.2, ge=0, le=1)
+    """A snapshot that would delete more than this share of its source's live offer..."""
+    hold_deletions_min: int = Field(default=10, ge=0)
+    """...and more than this many formations is held for an operator, not applied."""
+
+
 class LoggingSettings(_Frozen):
     format: Literal["json", "console"] = "console"
     """``json`` (one object per line, for production) or ``console`` (readable, for development)."""
@@ -132,6 +141,13 @@ class SourceSettings(_Frozen):
     token_env: str | None = Field(default=None, pattern=r"^[A-Z_][A-Z0-9_]*$")
     """Name of the environment variable holding the source's token (never the token)."""
     enabled: bool = True
+    assume_encoding: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._-]+$")
+    """Repair, instead of refusing, a flow whose bytes contradict its declared encoding:
+    read it in this encoding (``UTF-8``) and flag it in the flow's report."""
+    hold_deletions_share: float | None = Field(default=None, ge=0, le=1)
+    """This source's own ``[ingest] hold_deletions_share``."""
+    hold_deletions_min: int | None = Field(default=None, ge=0)
+    """This source's own ``[ingest] hold_deletions_min``."""
     options: dict[str, Any] = {}
     """Connector-specific settings (page size...), checked by the connector."""
     file: Path | None = None
@@ -218,6 +234,7 @@ def _problems(exc: ValidationError) -> str:
 class Settings(_Frozen):
     store: StoreSettings = StoreSettings()
     api: ApiSettings = ApiSettings()
+    ingest: IngestSettings = IngestSettings()
     logging: LoggingSettings = LoggingSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
     health: HealthSettings = HealthSettings()

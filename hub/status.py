@@ -30,9 +30,11 @@ FLOWS: Table = Flow.__table__  # type: ignore[attr-defined]
 SOURCES: Table = Source.__table__  # type: ignore[attr-defined]
 RUNS: Table = SyncRun.__table__  # type: ignore[attr-defined]
 
-SourceStatus = Literal["ok", "stale", "failing", "never"]
+SourceStatus = Literal["ok", "held", "stale", "failing", "never"]
 FAILED_RUNS = ("failed", "timeout")
-COUNT_NAMES = ("formations", "created", "updated", "unchanged", "deleted", "rejected", "stale")
+COUNT_NAMES = (
+    "formations", "created", "updated", "unchanged", "deleted", "rejected", "stale", "kept_newer"
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +70,7 @@ class FlowPoint:
 
 @dataclass(frozen=True, slots=True)
 class RunPoint:
-    """One sync run of a source."""
+    """One sync run of a source, with what all its flows did together."""
 
     run_id: int
     trigger: str
@@ -79,6 +81,24 @@ class RunPoint:
     flow_id: str | None
     replay_of: str | None
     error: str | None
+    flows: int = 0
+    held: int = 0
+    counts: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def rejection_rate(self) -> float:
+        rejected = self.counts.get("rejected", 0)
+        received = max(self.counts.get("formations", 0), rejected)
+        return rejected / received if received else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class HeldFlow:
+    """A snapshot waiting for an operator, and why."""
+
+    flow_id: str
+    received_at: datetime
+    note: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,10 +119,20 @@ class SourceHealth:
     rejection_baseline: float | None
     trend: tuple[FlowPoint, ...] = field(default_factory=tuple)
     """The most recent flows, oldest first."""
+    last_sync: RunPoint | None = None
+    """The latest finished run that applied flows: what the last sync did, as a whole."""
+    held: tuple[HeldFlow, ...] = ()
+    """Snapshots held for an operator (they would delete too much)."""
+
+    @property
+    def last_totals(self) -> RunPoint | FlowPoint | None:
+        """What the source row shows: the last sync's totals, else its last flow's (push)."""
+        return self.last_sync or self.last_applied
 
     @property
     def rejection_rate(self) -> float | None:
-        return self.last_applied.rejection_rate if self.last_applied else None
+        totals = self.last_totals
+        return totals.rejection_rate if totals is not None else None
 
     @property
     def running(self) -> bool:
@@ -141,7 +171,33 @@ def run_point(row: RowMapping) -> RunPoint:
         flow_id=row["flow_id"],
         replay_of=row["replay_of"],
         error=row["error"],
+        flows=int(row["flows"]),
+        held=int(row["held"]),
+        counts={name: int(row[name]) for name in COUNT_NAMES},
     )
+
+
+def _last_sync(connection: Connection, name: str) -> RunPoint | None:
+    row = (
+        connection.execute(
+            select(RUNS)
+            .where(RUNS.c.source == name, RUNS.c.finished_at.is_not(None), RUNS.c.flows > 0)
+            .order_by(RUNS.c.finished_at.desc(), RUNS.c.id.desc())
+            .limit(1)
+        )
+        .mappings()
+        .first()
+    )
+    return run_point(row) if row else None
+
+
+def _held(connection: Connection, name: str) -> tuple[HeldFlow, ...]:
+    rows = connection.execute(
+        select(FLOWS.c.id, FLOWS.c.received_at, FLOWS.c.note)
+        .where(FLOWS.c.source == name, FLOWS.c.status == "held")
+        .order_by(FLOWS.c.received_at)
+    )
+    return tuple(HeldFlow(row.id, row.received_at, row.note) for row in rows)
 
 
 def _latest_success(connection: Connection, name: str) -> datetime | None:
@@ -208,13 +264,19 @@ def _last_applied(connection: Connection, name: str) -> FlowPoint | None:
 
 
 def _status(
-    lag: timedelta | None, staleness: timedelta, failures: int, last_success: datetime | None
+    lag: timedelta | None,
+    staleness: timedelta,
+    failures: int,
+    last_success: datetime | None,
+    held: bool = False,
 ) -> SourceStatus:
-    """Stale wins over failing: a lag past the threshold is what the alert is about."""
+    """Stale wins over failing, failing over held: the alert is about the lag first."""
     if lag is not None and lag > staleness:
         return "stale"
     if failures:
         return "failing"
+    if held:
+        return "held"
     return "never" if last_success is None else "ok"
 
 
@@ -234,10 +296,11 @@ def _health(
     lag = now - reference if reference is not None else None
     # The baseline is what this source usually rejects, its latest flow left out.
     earlier = [p.rejection_rate for p in flows if p.status == "applied"][1:]
+    held = _held(connection, name)
     return SourceHealth(
         name=name,
         region=expectation.region,
-        status=_status(lag, expectation.staleness, failures, last_success),
+        status=_status(lag, expectation.staleness, failures, last_success, bool(held)),
         staleness=expectation.staleness,
         schedule=expectation.schedule,
         last_success=last_success,
@@ -248,6 +311,8 @@ def _health(
         consecutive_failures=failures,
         rejection_baseline=statistics.median(earlier) if earlier else None,
         trend=tuple(reversed(flows)),
+        last_sync=_last_sync(connection, name),
+        held=held,
     )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 from xml.sax.saxutils import escape
 
 from lxml import etree
@@ -117,3 +118,29 @@ def repaired_anotea_fixture(shared: Path) -> bytes:
             else:
                 coordonnees.append(courriel)
     return etree.tostring(tree, xml_declaration=True, encoding="UTF-8")
+
+
+def received(store: Any, source: str, data: bytes, kind: str = "delta", **how: Any) -> str:
+    """Archive ``data`` as one file and record it as a received flow; its id (not applied).
+
+    What a process killed right after receiving a flow leaves behind.
+    """
+    from hub.ingest import archive_part, ensure_source, receive
+
+    ensure_source(store, source, how.pop("region", None))
+    part = archive_part(store.archive_dir, source, [data], name=how.pop("name", f"{source}.xml"))
+    flow_id: str = receive(store, source, [part], kind, **how)  # type: ignore[arg-type]
+    return flow_id
+
+
+def flow_status(store: Any, flow_id: str) -> tuple[str, str | None]:
+    """A stored flow's status and note (why it is held, superseded or discarded)."""
+    from sqlalchemy import select
+
+    from hub.store.flows import FLOWS
+
+    with store.engine.connect() as connection:
+        row = connection.execute(
+            select(FLOWS.c.status, FLOWS.c.note).where(FLOWS.c.id == flow_id)
+        ).one()
+    return str(row.status), row.note

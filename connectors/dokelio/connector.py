@@ -80,7 +80,6 @@ class DokelioConnector(Connector):
             cursor, following = {"since": started}, None
         return LheoFlow(
             kind=None if scan.empty else "delta",
-            body=fetched.body,
             cursor=cursor,
             next=following,
             full_listing=since is None,

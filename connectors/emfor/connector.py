@@ -5,7 +5,9 @@ both, and the next sync sends them back (``If-None-Match``, ``If-Modified-Since`
 unchanged file costs one 304 and no flow. A changed one is read as a snapshot (it holds
 the whole offer, so what it no longer holds is deleted). The read stage keeps the offers of
 structures that are not training organisations and flags their missing or wrong SIRET and
-activity number (:mod:`connectors.emfor.quality`).
+activity number (:mod:`connectors.emfor.quality`): that is its dialect, run by the hub's
+read stage on the archived export, which stays exactly as Emfor served it (ISO-8859-1,
+LHEO 2.2), so rejections point at Emfor's own lines.
 
 Cursor: ``{"etag": "\\"3f9a…\\"", "last_modified": "Sun, 02 Mar 2025 10:15:00 GMT"}``.
 """
@@ -14,19 +16,32 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from lxml import etree
 from pydantic import Field
 
 from connectors.base import Connector, ConnectorOptions, Cursor, Fetched, LheoFlow, WorkItem
-from connectors.dialect import rewrite_formations
 from connectors.emfor.quality import flag_organismes
 from connectors.http import conditional_headers
+from hub.lheo.dialect import Dialect, Flag, Part
+from hub.settings import FetchSettings, SourceSettings
 
-__all__ = ["EmforConnector", "EmforOptions"]
+__all__ = ["EmforConnector", "EmforDialect", "EmforOptions"]
 
 
 class EmforOptions(ConnectorOptions):
     export_path: str = Field(default="export/offres-lheo.xml", min_length=1)
     """Path of the export file under the source's url."""
+
+
+class EmforDialect(Dialect):
+    """Emfor's LHEO 2.2: organismes without a valid SIRET or activity number kept and flagged."""
+
+    name = "emfor"
+    fixes = True
+    lheo_version = "2.2"
+
+    def fix(self, formation: etree._Element, part: Part) -> list[Flag]:
+        return flag_organismes(formation)
 
 
 class EmforConnector(Connector):
@@ -46,13 +61,18 @@ class EmforConnector(Connector):
             self.options.export_path, headers=headers, label="export", context={"cursor": cursor}
         )
 
+    @classmethod
+    def dialect(
+        cls, source: SourceSettings | None, *, region: str | None, limits: FetchSettings
+    ) -> Dialect:
+        return EmforDialect()
+
     def read(self, fetched: Fetched) -> LheoFlow:
         if fetched.not_modified:
             previous = fetched.item.context.get("cursor")
-            return LheoFlow(None, None, dict(previous) if isinstance(previous, dict) else {})
-        rewritten = rewrite_formations(fetched.body, flag_organismes, expected=self.lheo_version)
+            return LheoFlow(None, dict(previous) if isinstance(previous, dict) else {})
         cursor = {
             "etag": fetched.headers.get("etag"),
             "last_modified": fetched.headers.get("last-modified"),
         }
-        return LheoFlow("snapshot", rewritten.body, cursor, findings=rewritten.findings)
+        return LheoFlow("snapshot", cursor)

@@ -2,9 +2,10 @@
 
 Many Emfor offers come from neighbourhood committees, youth centres or social centres
 that have no activity declaration number and often no (or a wrong) SIRET, which the LHEO
-XSD forbids. Rather than lose these offers, the read stage gives each missing or malformed
+XSD forbids. Rather than lose these offers, the dialect gives each missing or malformed
 value a placeholder that passes the XSD and names every problem in the formation's
-``<extras info="qualite-source">`` (see :mod:`connectors.dialect`):
+``<extras info="qualite-source">`` (see :mod:`hub.lheo.dialect`). It works on the
+formation as parsed, in its own namespace (Emfor sends LHEO 2.2):
 
 ==========================  ================================================================
 ``siret-absent``            no SIRET: replaced by ``00000000000000``
@@ -20,18 +21,13 @@ from __future__ import annotations
 
 from lxml import etree
 
-from connectors.dialect import Flag
-from hub.lheo.schema import NS_23
+from hub.lheo.dialect import Flag
 
 __all__ = ["NUMERO_ACTIVITE_PLACEHOLDER", "SIRET_PLACEHOLDER", "flag_organismes", "luhn_valid"]
 
 SIRET_PLACEHOLDER = "00000000000000"
 NUMERO_ACTIVITE_PLACEHOLDER = "00000000000"
 _LA_POSTE_SIREN = "356000000"
-
-
-def _q(name: str) -> str:
-    return f"{{{NS_23}}}{name}"
 
 
 def luhn_valid(siret: str) -> bool:
@@ -48,22 +44,27 @@ def luhn_valid(siret: str) -> bool:
 def flag_organismes(formation: etree._Element) -> list[Flag]:
     """Repair and flag the SIRET and activity number of the formation's organismes."""
     flags: list[Flag] = []
-    for responsable in formation.iterfind(_q("organisme-formation-responsable")):
+    for responsable in formation.iterfind(_q(formation, "organisme-formation-responsable")):
         where = f"organisme-formation-responsable[@numero='{responsable.get('numero', '')}']"
         flags += _numero_activite(responsable, where)
         flags += _siret(responsable, "SIRET-organisme-formation", 1, where)
-    for formateur in formation.iter(_q("organisme-formateur")):
+    for formateur in formation.iter(_q(formation, "organisme-formateur")):
         where = f"organisme-formateur[@numero='{formateur.get('numero', '')}']"
         flags += _siret(formateur, "SIRET-formateur", 0, where)
     return list(dict.fromkeys(flags))  # a formateur repeated in each action is flagged once
 
 
+def _q(element: etree._Element, name: str) -> str:
+    """``name`` in ``element``'s own LHEO namespace (2.2 or 2.3)."""
+    return f"{{{etree.QName(element).namespace}}}{name}"
+
+
 def _child(parent: etree._Element, name: str, position: int) -> tuple[etree._Element, bool]:
     """The child ``name``, created at ``position`` when missing; True if it was created."""
-    found = parent.find(_q(name))
+    found = parent.find(_q(parent, name))
     if found is not None:
         return found, False
-    created = etree.Element(_q(name))
+    created = etree.Element(_q(parent, name))
     parent.insert(position, created)
     return created, True
 

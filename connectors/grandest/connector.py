@@ -5,9 +5,11 @@ holding the whole offer as one LHEO 2.3 file. The source gives either ``options.
 (dumps dropped on this machine) or ``url`` (an HTTP directory listing of them), never
 both. Each sync takes the newest dump if it is newer than the last one ingested and reads
 it as a snapshot; older dumps and the one already ingested are skipped, since the newest
-holds everything they held. The zip is opened safely (:mod:`connectors.grandest.dumps`).
+holds everything they held. The zip is archived as downloaded; the hub's read stage opens
+it safely (:mod:`connectors.grandest.dumps`) through :class:`GrandEstDialect`, whose
+rejections name ``offre-grand-est-….zip!<file>.xml`` and its line.
 
-The read stage translates Grand-Est's local financeur and public codes with its rows of
+The dialect translates Grand-Est's local financeur and public codes with its rows of
 ``mappings/tables/source_codes.csv`` (the XSD would refuse ``REGION`` as a financeur) and
 leaves the rest to the mapping layer, in particular the ``<extras info="type-formation">``
 through which this system, designed without atypical offers, says an offer is an ASL or an
@@ -19,13 +21,15 @@ sync costs one GET of the listing when nothing is new.
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import ClassVar
+from typing import IO, ClassVar
 from urllib.parse import urljoin
 
 import httpx
+from lxml import etree
 from pydantic import Field
 
 from connectors.base import (
@@ -37,14 +41,14 @@ from connectors.base import (
     Transport,
     WorkItem,
 )
-from connectors.dialect import rewrite_formations
 from connectors.grandest.dumps import Dump, dumps_in, lheo_member, links_of, newest_unseen
 from connectors.http import SPOOL_IN_MEMORY, Fetcher
 from connectors.viacompetences.codes import LocalCodes
 from hub.errors import ConfigError, FatalFetchError
-from hub.settings import SourceSettings
+from hub.lheo.dialect import Dialect, Flag, Opened, Part
+from hub.settings import FetchSettings, SourceSettings
 
-__all__ = ["GrandEstConnector", "GrandEstOptions"]
+__all__ = ["GrandEstConnector", "GrandEstDialect", "GrandEstOptions"]
 
 _CHUNK = 1 << 16
 
@@ -58,6 +62,33 @@ class GrandEstOptions(ConnectorOptions):
     """The source name of Grand-Est's rows in ``mappings/tables/source_codes.csv``."""
     max_ratio: float = Field(default=200.0, gt=1)
     """Refuse a zip whose XML inflates more than this many times (a zip bomb)."""
+
+
+class GrandEstDialect(Dialect):
+    """A dump is a zip holding one LHEO 2.3 file, whose local codes become national ones."""
+
+    name = "grand-est"
+    fixes = True
+    lheo_version = "2.3"
+
+    def __init__(self, codes: LocalCodes, *, max_bytes: int, max_ratio: float) -> None:
+        self.codes, self.max_bytes, self.max_ratio = codes, max_bytes, max_ratio
+
+    def fingerprint(self) -> str:
+        return f"{super().fingerprint()}/{self.codes.fingerprint()}"
+
+    def open(self, part: Part, raw: IO[bytes]) -> Opened:
+        """The zip's one XML file, checked for size and ratio before and while inflating."""
+        with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as body:
+            shutil.copyfileobj(raw, body)  # a zip is read from its end: it must seek
+            body.seek(0)
+            member = lheo_member(
+                body, name=part.name, max_bytes=self.max_bytes, max_ratio=self.max_ratio
+            )
+        return Opened(member.stream, f"{part.name}!{member.name}")
+
+    def fix(self, formation: etree._Element, part: Part) -> list[Flag]:
+        return self.codes.translate(formation)
 
 
 class GrandEstConnector(Connector):
@@ -81,7 +112,16 @@ class GrandEstConnector(Connector):
                 f"{source.file or source.name}: give either url (a directory listing) or "
                 "options.folder (dropped dumps), not both"
             )
-        self.codes = LocalCodes(self.options.codes)
+
+    @classmethod
+    def dialect(
+        cls, source: SourceSettings | None, *, region: str | None, limits: FetchSettings
+    ) -> Dialect:
+        options = cls.options_of(source) if source is not None else GrandEstOptions()
+        assert isinstance(options, GrandEstOptions)
+        return GrandEstDialect(
+            LocalCodes(options.codes), max_bytes=limits.max_bytes, max_ratio=options.max_ratio
+        )
 
     # -- gather --------------------------------------------------------------------------
 
@@ -147,25 +187,16 @@ class GrandEstConnector(Connector):
         context = fetched.item.context
         if "dump" not in context:
             return self._read_listing(fetched)
-        member = lheo_member(
-            fetched.body,
-            name=str(context["dump"]),
-            max_bytes=self.fetcher.settings.max_bytes,
-            max_ratio=self.options.max_ratio,
-        )
-        with member:
-            rewritten = rewrite_formations(member, self.codes.translate, expected="2.3")
-        cursor = {"dump": context["dump"], "day": context["day"]}
-        return LheoFlow("snapshot", rewritten.body, cursor, findings=rewritten.findings)
+        return LheoFlow("snapshot", {"dump": context["dump"], "day": context["day"]})
 
     def _read_listing(self, fetched: Fetched) -> LheoFlow:
         cursor: Cursor = dict(fetched.item.context["cursor"])  # type: ignore[call-overload]
         names = links_of(fetched.body.read().decode("utf-8", "replace"))  # dump names are ASCII
         dump = newest_unseen(dumps_in(names, self.options.dump_prefix), _seen(cursor))
         if dump is None:
-            return LheoFlow(None, None, cursor)
+            return LheoFlow(None, cursor)
         url = urljoin(fetched.item.url, dump.href)
-        return LheoFlow(None, None, cursor, next=self._dump_item(url, dump))
+        return LheoFlow(None, cursor, next=self._dump_item(url, dump))
 
 
 def _seen(cursor: Cursor) -> str | None:

@@ -27,7 +27,15 @@ from urllib.parse import unquote, urlsplit
 from connectors.http import SPOOL_IN_MEMORY
 from hub.errors import FatalFetchError
 
-__all__ = ["MAX_MEMBERS", "Dump", "dumps_in", "lheo_member", "links_of", "newest_unseen"]
+__all__ = [
+    "MAX_MEMBERS",
+    "Dump",
+    "Member",
+    "dumps_in",
+    "lheo_member",
+    "links_of",
+    "newest_unseen",
+]
 
 MAX_MEMBERS = 64
 """More entries than this is no daily dump."""
@@ -87,7 +95,15 @@ def links_of(listing: str) -> list[tuple[str, str]]:
     return [(unquote(PurePosixPath(urlsplit(h).path).name), h) for h in parser.hrefs]
 
 
-def lheo_member(body: IO[bytes], *, name: str, max_bytes: int, max_ratio: float) -> IO[bytes]:
+@dataclass(frozen=True, slots=True)
+class Member:
+    """The XML file taken out of a dump: its bytes (a spooled file) and its name in the zip."""
+
+    stream: IO[bytes]
+    name: str
+
+
+def lheo_member(body: IO[bytes], *, name: str, max_bytes: int, max_ratio: float) -> Member:
     """The one XML file of the zip ``body``, read into a spooled file; FatalFetchError if unsafe."""
     try:
         archive = zipfile.ZipFile(body)
@@ -99,7 +115,7 @@ def lheo_member(body: IO[bytes], *, name: str, max_bytes: int, max_ratio: float)
     with archive:
         member = _the_xml_member(archive, name)
         _check_declared(member, name, max_bytes, max_ratio)
-        return _inflate(archive, member, name, max_bytes, max_ratio)
+        return Member(_inflate(archive, member, name, max_bytes, max_ratio), member.filename)
 
 
 def _the_xml_member(archive: zipfile.ZipFile, name: str) -> zipfile.ZipInfo:

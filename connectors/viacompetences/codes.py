@@ -16,27 +16,32 @@ writes exactly the codes the table translates.
 
 from __future__ import annotations
 
+import hashlib
+import json
+
 from lxml import etree
 
-from connectors.dialect import Flag
 from hub.errors import ConfigError
 from hub.harmonise import harmoniser
-from hub.lheo.schema import NS_23
+from hub.lheo.dialect import Flag
 from mappings import Tables
 
 __all__ = ["LocalCodes", "OldRegions", "element_path"]
-
-_NS_PREFIX = f"{{{NS_23}}}"
 
 
 def _tables() -> Tables:
     return harmoniser().tables
 
 
+def _ns(formation: etree._Element) -> str:
+    """``{namespace}`` of the formation's own LHEO version, for tag names."""
+    return f"{{{etree.QName(formation).namespace}}}"
+
+
 def element_path(formation: etree._Element, element: etree._Element) -> str:
     """``action[2]/organisme-financeur/code-financeur``: where ``element`` is in its formation."""
     path = etree.ElementTree(formation).getelementpath(element)
-    return str(path).replace(_NS_PREFIX, "")
+    return str(path).replace(_ns(formation), "")
 
 
 class LocalCodes:
@@ -62,6 +67,12 @@ class LocalCodes:
         self.elements = frozenset(element for element, _ in self._national)
         self._vocabularies = {name: tables.vocabulary_of(name) for name in self.elements}
 
+    def fingerprint(self) -> str:
+        """Changes with the table rows: a stored formation translated otherwise is re-read."""
+        vocabularies = {name: sorted(v or ()) for name, v in self._vocabularies.items()}
+        state = [sorted(self._national.items()), sorted(vocabularies.items())]
+        return hashlib.sha256(json.dumps(state).encode()).hexdigest()[:16]
+
     def national(self, element: str, value: str) -> str | None:
         """The national code ``value`` stands for in ``element``, if the table has its row."""
         return self._national.get((element, value))
@@ -77,9 +88,10 @@ class LocalCodes:
         element's vocabulary is left as sent and flagged ``code-local-inconnu``.
         """
         flags: list[Flag] = []
+        prefix = _ns(formation)
         for name in sorted(self.elements):
             vocabulary = self._vocabularies[name] or frozenset()
-            for element in formation.iter(f"{_NS_PREFIX}{name}"):
+            for element in formation.iter(f"{prefix}{name}"):
                 value = (element.text or "").strip()
                 national = self.national(name, value)
                 if national is not None:
@@ -118,7 +130,7 @@ class OldRegions:
     def harmonise(self, formation: etree._Element) -> int:
         """Replace pre-2016 codes in every ``<region>`` of ``formation``; how many changed."""
         changed = 0
-        for element in formation.iter(f"{_NS_PREFIX}region"):
+        for element in formation.iter(f"{_ns(formation)}region"):
             value = (element.text or "").strip()
             current = self.current(value)
             if current != value:

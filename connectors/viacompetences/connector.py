@@ -3,9 +3,12 @@
 Auvergne-Rhône-Alpes (region 84) still publishes its offer as two full LHEO 2.3 exports,
 one per former base: Auvergne (region code 83, ISO-8859-1) and Rhône-Alpes (82, UTF-8).
 Each writes its old region code and its own local codes, and many offers are described in
-both. The read stage harmonises each copy (:mod:`connectors.viacompetences.codes`) and
-merges them by explicit rules (:mod:`connectors.viacompetences.merge`) into one snapshot
-of region 84, in which each offer appears once with ``<extras info="provenance">``.
+both. Each export is archived as fetched; the flow is the pair, and its dialect
+(:class:`~connectors.viacompetences.exports.ViaCompetencesDialect`) harmonises each copy
+(:mod:`connectors.viacompetences.codes`) and merges them by explicit rules
+(:mod:`connectors.viacompetences.merge`) into one snapshot of region 84, in which each
+offer appears once with ``<extras info="provenance">``. A rejection names its export and
+its line there.
 
 Local codes are translated here rather than left to the mapping layer: the XSD enumerates
 financeurs and levels, so ``CR`` or ``N5`` would be rejected before mapping; and the two
@@ -28,18 +31,19 @@ Cursor, one validator pair per base::
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
-from typing import IO, Any
+from dataclasses import replace
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from connectors.base import Connector, ConnectorOptions, Cursor, Fetched, LheoFlow, WorkItem
-from connectors.http import Fetcher, conditional_headers
+from connectors.http import conditional_headers
 from connectors.viacompetences.codes import LocalCodes, OldRegions
-from connectors.viacompetences.exports import BaseDialect, Export, merge_exports
+from connectors.viacompetences.exports import BaseDialect, ViaCompetencesDialect
 from hub.errors import FatalFetchError
-from hub.settings import SourceSettings
+from hub.lheo.dialect import Dialect
+from hub.settings import FetchSettings, SourceSettings
 
 __all__ = ["ExportBase", "ViaCompetencesConnector", "ViaCompetencesOptions"]
 
@@ -104,13 +108,21 @@ class ViaCompetencesConnector(Connector):
     Options = ViaCompetencesOptions
     options: ViaCompetencesOptions
 
-    def __init__(self, source: SourceSettings, fetcher: Fetcher) -> None:
-        super().__init__(source, fetcher)
-        self.regions = OldRegions()
-        self.dialects = {
-            base.name: BaseDialect(base.name, base.old_region, LocalCodes(base.codes))
-            for base in self.options.bases
-        }
+    @classmethod
+    def dialect(
+        cls, source: SourceSettings | None, *, region: str | None, limits: FetchSettings
+    ) -> Dialect:
+        options = cls.options_of(source) if source is not None else ViaCompetencesOptions()
+        assert isinstance(options, ViaCompetencesOptions)
+        return ViaCompetencesDialect(
+            [
+                BaseDialect(base.name, base.old_region, LocalCodes(base.codes))
+                for base in options.bases
+            ],
+            preferred=options.preferred,
+            region=region or (source.region if source is not None else "84"),
+            regions=OldRegions(),
+        )
 
     def gather(self, cursor: Cursor) -> Iterator[WorkItem]:
         yield self._export(self.options.bases[0], cursor, {}, conditional=True)
@@ -129,11 +141,14 @@ class ViaCompetencesConnector(Connector):
                 )
             held[base] = None
         else:
-            held[base] = (_take_body(fetched), _validators(fetched))
+            assert fetched.part is not None, "the runner archives a body before reading it"
+            held[base] = (replace(fetched.part, role=base), _validators(fetched))
         following = self._following(cursor, held)
         if following is not None or all(value is None for value in held.values()):
-            return LheoFlow(None, None, cursor, next=following)
-        return self._merge(held)
+            return LheoFlow(None, cursor, next=following)
+        parts = tuple(held[b.name][0] for b in self.options.bases)
+        validators = {b.name: held[b.name][1] for b in self.options.bases}
+        return LheoFlow("snapshot", validators, parts=parts)
 
     def _following(self, cursor: Cursor, held: dict[str, Any]) -> WorkItem | None:
         """The next export to ask for: one not asked yet, else an unchanged one, in full."""
@@ -158,27 +173,6 @@ class ViaCompetencesConnector(Connector):
             label=f"{base.name} export" + ("" if conditional else " (again, in full)"),
             context={"base": base.name, "cursor": cursor, "held": held, "conditional": conditional},
         )
-
-    def _merge(self, held: dict[str, Any]) -> LheoFlow:
-        exports = [Export(self.dialects[b.name], held[b.name][0]) for b in self.options.bases]
-        try:
-            merged = merge_exports(
-                exports,
-                preferred=self.options.preferred,
-                region=self.source.region,
-                regions=self.regions,
-            )
-        finally:
-            for export in exports:
-                export.body.close()
-        cursor = {base.name: held[base.name][1] for base in self.options.bases}
-        return LheoFlow("snapshot", merged.body, cursor, findings=merged.findings)
-
-
-def _take_body(fetched: Fetched) -> IO[bytes]:
-    """Keep the export's spooled body past this item (the runner closes ``fetched``)."""
-    body, fetched.body = fetched.body, io.BytesIO()
-    return body
 
 
 def _validators(fetched: Fetched) -> dict[str, str | None]:

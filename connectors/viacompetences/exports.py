@@ -1,24 +1,23 @@
-"""Two legacy exports in, one regional LHEO 2.3 snapshot out, in two streaming passes.
+"""Two legacy exports in, one regional offer out: the via-competences dialect's ``combine``.
 
-Pass 1 reads every export one formation at a time, harmonises it (:class:`BaseDialect`:
-region codes, numero prefixes, local codes), and keeps only what the merge needs (its key,
-``datemaj``, validity against the XSD, a fingerprint of its texts; see
-:mod:`connectors.viacompetences.merge`). Pass 2 reads the exports again and writes each
+Both exports are archived as fetched; the hub's read stage hands them to
+:meth:`ViaCompetencesDialect.combine`, in two streaming passes. Pass 1 reads every export
+one formation at a time, harmonises it (:class:`BaseDialect`: region codes, numero
+prefixes, local codes), and keeps only what the merge needs (its key, ``datemaj``,
+validity against the XSD, a fingerprint of its texts; see
+:mod:`connectors.viacompetences.merge`). Pass 2 reads the exports again and publishes each
 offer's winning copy once, with its provenance; copies that differ from the winner become
-findings. Memory holds the index, never the offer: the exports stay in their spooled files.
+findings. Memory holds the index, never the offer. Every finding names its export's file
+and its line there.
 """
 
 from __future__ import annotations
 
-import tempfile
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import IO
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
 from lxml import etree
 
-from connectors.dialect import QUALITY_INFO, Flag
-from connectors.http import SPOOL_IN_MEMORY
 from connectors.viacompetences.codes import LocalCodes, OldRegions
 from connectors.viacompetences.merge import (
     Copy,
@@ -31,13 +30,10 @@ from connectors.viacompetences.merge import (
     provenance_extras,
 )
 from hub.errors import FatalFetchError, RecordError
-from hub.lheo.reader import LheoReader
-from hub.lheo.schema import NS_23, xml_schema
+from hub.lheo.dialect import Combined, Dialect, Flag, Part, Reader, mark_quality
+from hub.lheo.schema import xml_schema
 
-__all__ = ["BaseDialect", "Export", "Merged", "merge_exports"]
-
-_HEAD = f'<?xml version="1.0" encoding="UTF-8"?>\n<lheo xmlns="{NS_23}">\n<offres>\n'.encode()
-_TAIL = b"</offres>\n</lheo>\n"
+__all__ = ["BaseDialect", "ViaCompetencesDialect"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,139 +62,114 @@ class BaseDialect:
         return self.codes.translate(formation)
 
 
-@dataclass(frozen=True, slots=True)
-class Export:
-    """One base's export as fetched: its dialect and its bytes."""
+class ViaCompetencesDialect(Dialect):
+    """The exports of the former bases, each harmonised, merged into one offer per region."""
 
-    dialect: BaseDialect
-    body: IO[bytes]
+    name = "via-competences"
+    lheo_version = "2.3"
 
-
-@dataclass(slots=True)
-class Merged:
-    """The regional snapshot and what the merge found."""
-
-    body: IO[bytes]
-    findings: list[RecordError] = field(default_factory=list)
-    formations: int = 0
-    """Formations published."""
-    copies: int = 0
-    """Formations read over all exports."""
-    merged: int = 0
-    """Offers described by more than one base, published once."""
-
-
-def merge_exports(
-    exports: Sequence[Export], *, preferred: str, region: str, regions: OldRegions
-) -> Merged:
-    """Merge the full exports of every base into one snapshot of ``region``'s offer."""
-    names = [export.dialect.name for export in exports]
-    prefixes = {export.dialect.name: export.dialect.old_region for export in exports}
-    plan = MergePlan(names, preferred, prefixes, region)
-    findings: list[RecordError] = []
-    copies = 0
-    for export in exports:
-        copies += _index(export, plan, region, regions, findings)
-    findings += plan.decide()
-    writer = _Writer(plan, names, region, regions)
-    for export in exports:
-        writer.write(export)
-    writer.out.write(_TAIL)
-    writer.out.seek(0)
-    return Merged(
-        writer.out,
-        findings + writer.findings,
-        formations=writer.formations,
-        copies=copies,
-        merged=sum(1 for _ in plan.merged()),
-    )
-
-
-def _reader(export: Export) -> LheoReader:
-    export.body.seek(0)
-    reader = LheoReader(export.body, validate=False)
-    if reader.version != "2.3":
-        raise FatalFetchError(
-            f"invalid payload: the {export.dialect.name} export is LHEO {reader.version}, "
-            "the connector reads LHEO 2.3",
-            hint="the regional system changed its format: update the connector",
+    def __init__(
+        self,
+        bases: Sequence[BaseDialect],
+        *,
+        preferred: str,
+        region: str,
+        regions: OldRegions,
+    ) -> None:
+        self.bases, self.preferred, self.region, self.regions = (
+            list(bases),
+            preferred,
+            region,
+            regions,
         )
-    return reader
 
+    def fingerprint(self) -> str:
+        codes = "/".join(f"{base.name}:{base.codes.fingerprint()}" for base in self.bases)
+        return f"{super().fingerprint()}/{self.preferred}/{self.region}/{codes}"
 
-def _index(
-    export: Export, plan: MergePlan, region: str, regions: OldRegions, findings: list[RecordError]
-) -> int:
-    """Pass 1: add every formation of ``export`` to ``plan``; returns how many were read."""
-    base, schema = export.dialect.name, xml_schema("2.3")
-    position = -1
-    for position, record in enumerate(_reader(export)):
-        if record.element is None:
-            findings.extend(
-                RecordError(e.numero, e.line, e.path, f"{base} export: {e.reason}; dropped", "read")
-                for e in record.errors
+    def combine(self, parts: Sequence[Part], read: Reader) -> Iterator[Combined | RecordError]:
+        by_role = {part.role: part for part in parts}
+        missing = [base.name for base in self.bases if base.name not in by_role]
+        if missing:
+            raise FatalFetchError(
+                f"the flow lacks the export of {', '.join(missing)}: a via-competences "
+                "snapshot needs every base's export",
+                hint="sync the source again: both exports are fetched together",
             )
-            continue
-        element = record.element
-        flags = export.dialect.harmonise(element, region=region, regions=regions)
-        copy = Copy(
-            base=base,
-            position=position,
-            numero=record.numero or "",
-            line=record.line,
-            datemaj=record.datemaj or "",
-            valid=bool(schema.validate(element)),
-            key=merge_key(element),
-            fingerprint=fingerprint(element),  # last: it strips the attributes
-            flags=flags,
-        )
-        plan.add(copy)
-    return position + 1
+        exports = [(base, by_role[base.name]) for base in self.bases]
+        names = [base.name for base in self.bases]
+        prefixes = {base.name: base.old_region for base in self.bases}
+        plan = MergePlan(names, self.preferred, prefixes, self.region)
+        for base, part in exports:
+            yield from self._index(base, part, read, plan)
+        yield from plan.decide(files={base.name: part.name for base, part in exports})
+        writer = _Writer(plan, names, self.region, self.regions)
+        for base, part in exports:
+            yield from writer.write(base, part, read)
+
+    def _index(
+        self, base: BaseDialect, part: Part, read: Reader, plan: MergePlan
+    ) -> Iterator[RecordError]:
+        """Pass 1: add every formation of one export to ``plan``; the unreadable are rejected."""
+        schema = xml_schema("2.3")
+        for position, (element, line, errors) in enumerate(read(part)):
+            if element is None:
+                yield from (
+                    RecordError(
+                        e.numero, e.line, e.path, f"{base.name} export: {e.reason}", "read", e.file
+                    )
+                    for e in errors
+                )
+                continue
+            numero = element.get("numero") or ""
+            datemaj = element.get("datemaj") or ""
+            flags = base.harmonise(element, region=self.region, regions=self.regions)
+            plan.add(
+                Copy(
+                    base=base.name,
+                    position=position,
+                    numero=numero,
+                    line=line,
+                    datemaj=datemaj,
+                    valid=bool(schema.validate(element)),
+                    key=merge_key(element),
+                    fingerprint=fingerprint(element),  # last: it strips the attributes
+                    flags=flags,
+                )
+            )
 
 
 class _Writer:
-    """Pass 2: the winners, written once with their provenance; the losers' differences."""
+    """Pass 2: the winners, published once with their provenance; the losers' differences."""
 
     def __init__(self, plan: MergePlan, bases: list[str], region: str, regions: OldRegions) -> None:
         self.plan, self.bases, self.region, self.regions = plan, bases, region, regions
-        self.out = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115
-        self.out.write(_HEAD)
-        self.findings: list[RecordError] = []
-        self.formations = 0
         self._pending: dict[int, dict[str, dict[str, str]]] = {}
+        self._files: dict[str, str] = {}
 
-    def write(self, export: Export) -> None:
-        base = export.dialect.name
-        for position, record in enumerate(_reader(export)):
-            offer = self.plan.offer_of(base, position)
-            if record.element is None or offer is None or offer.winner is None:
+    def write(
+        self, base: BaseDialect, part: Part, read: Reader
+    ) -> Iterator[Combined | RecordError]:
+        self._files[base.name] = part.name
+        for position, (element, _line, _errors) in enumerate(read(part)):
+            offer = self.plan.offer_of(base.name, position)
+            if element is None or offer is None or offer.winner is None:
                 continue
-            element = record.element
-            export.dialect.harmonise(element, region=self.region, regions=self.regions)
+            base.harmonise(element, region=self.region, regions=self.regions)
             if offer.differing():
-                self._compare(offer, base, leaves(element))
-            if offer.winner is offer.copies[base]:
-                self._publish(offer, element)
+                yield from self._compare(offer, base.name, leaves(element))
+            if offer.winner is offer.copies[base.name]:
+                yield self._publish(offer, element, part)
 
-    def _publish(self, offer: Offer, element: etree._Element) -> None:
+    def _publish(self, offer: Offer, element: etree._Element, part: Part) -> Combined:
         winner = offer.winner
         assert winner is not None
         element.set("numero", offer.numero)
-        if winner.flags:
-            quality = etree.SubElement(element, f"{{{NS_23}}}extras", info=QUALITY_INFO)
-            for flag in winner.flags:
-                etree.SubElement(quality, f"{{{NS_23}}}extra", info=flag.code).text = flag.detail
-            path = f"formation[@numero='{offer.numero}']/extras[@info='{QUALITY_INFO}']"
-            self.findings.extend(
-                RecordError(offer.numero, winner.line, path, f"{f.code}: {f.detail}", "flag")
-                for f in winner.flags
-            )
+        mark_quality(element, winner.flags)
         element.append(provenance_extras(offer, self.bases))
-        self.out.write(etree.tostring(element, encoding="UTF-8"))
-        self.out.write(b"\n")
-        self.formations += 1
+        return Combined(element, part, winner.line, list(winner.flags))
 
-    def _compare(self, offer: Offer, base: str, texts: dict[str, str]) -> None:
+    def _compare(self, offer: Offer, base: str, texts: dict[str, str]) -> Iterator[RecordError]:
         """Hold each copy's texts until the offer's last copy is read, then diff them."""
         seen = self._pending.setdefault(id(offer), {})
         seen[base] = texts
@@ -213,14 +184,13 @@ class _Writer:
             described = "; ".join(differences(seen[winner.base], seen[name]))
             if not described:
                 continue  # the copies differ only by layout (whitespace)
-            self.findings.append(
-                RecordError(
-                    offer.numero,
-                    copy.line,
-                    f"formation[@numero='{copy.numero}']",
-                    f"fusion-ecart: the {name} copy {copy.numero} (datemaj {copy.datemaj}) "
-                    f"differs from the {winner.base} copy published (datemaj "
-                    f"{winner.datemaj}): {described}",
-                    stage="flag",
-                )
+            yield RecordError(
+                offer.numero,
+                copy.line,
+                f"formation[@numero='{copy.numero}']",
+                f"fusion-ecart: the {name} copy {copy.numero} (datemaj {copy.datemaj}) "
+                f"differs from the {winner.base} copy published (datemaj "
+                f"{winner.datemaj}): {described}",
+                stage="flag",
+                file=self._files.get(name),
             )

@@ -38,8 +38,8 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from connectors.dialect import Flag
 from hub.errors import RecordError
+from hub.lheo.dialect import Flag
 from hub.lheo.schema import NS_23
 
 __all__ = [
@@ -206,8 +206,11 @@ class MergePlan:
     def offer_of(self, base: str, position: int) -> Offer | None:
         return self._by_position.get((base, position))
 
-    def decide(self) -> list[RecordError]:
-        """Choose each offer's winner (rule 2) and numero (rule 3); collisions as findings."""
+    def decide(self, files: dict[str, str] | None = None) -> list[RecordError]:
+        """Choose each offer's winner (rule 2) and numero (rule 3); collisions as findings.
+
+        ``files`` names each base's export file, for the findings.
+        """
         findings: list[RecordError] = []
         taken: set[str] = set()
         for offer in sorted(self.offers, key=self._identity_order):
@@ -223,6 +226,7 @@ class MergePlan:
                         f"numero-en-collision: {numero} already names another offer; "
                         f"this one keeps its {identity.base} numero {identity.numero}",
                         stage="flag",
+                        file=(files or {}).get(identity.base),
                     )
                 )
                 numero = identity.numero

@@ -47,6 +47,7 @@ MAX_FORM_BYTES = 4096
 
 STATUS_LABELS = {
     "ok": "à jour",
+    "held": "en attente",
     "stale": "en retard",
     "failing": "en échec",
     "never": "jamais synchronisée",
@@ -56,6 +57,8 @@ NOTICES = {
     "run-finished": "Synchronisation terminée.",
     "run-busy": "Cette source est déjà en cours de synchronisation : rien n'a été lancé.",
     "replayed": "Flux rejoué : voici le nouveau flux.",
+    "applied": "Flux appliqué, suppressions confirmées.",
+    "discarded": "Flux écarté : rien n'en a été appliqué ; ses fichiers restent archivés.",
 }
 
 
@@ -173,8 +176,8 @@ def flow_page(request: Request, flow_id: str, notice: str | None = None) -> HTML
 
 
 @router.get("/flows/{flow_id}/raw")
-def flow_raw(request: Request, flow_id: str) -> Response:
-    return ops.raw_flow(_store(request), flow_id)
+def flow_raw(request: Request, flow_id: str, part: int = 0) -> Response:
+    return ops.raw_flow(_store(request), flow_id, part)
 
 
 async def _admin_form(request: Request, action: str) -> HTMLResponse | None:
@@ -208,16 +211,42 @@ async def run_source_now(request: Request, name: str) -> Response:
     return RedirectResponse(f"/sources/{quote(name)}?notice={notice}", status_code=303)
 
 
-@router.post("/flows/{flow_id}/replay")
-async def replay_flow_now(request: Request, flow_id: str) -> Response:
-    if (refused := await _admin_form(request, "rejouer un flux")) is not None:
+async def _flow_action(
+    request: Request,
+    flow_id: str,
+    action: str,
+    work: Callable[[Request, str], Any],
+    notice: str,
+) -> Response:
+    """An admin's button on a flow's page: check the form, do it, say how it went."""
+    if (refused := await _admin_form(request, action)) is not None:
         return refused
     if ops.flow_detail(_store(request), flow_id, limit=0) is None:
         return _render("missing.html", 404, what=f"le flux « {flow_id} »")
     try:
-        result = await run_in_threadpool(ops.replay, request, flow_id)
+        result = await run_in_threadpool(work, request, flow_id)
     except SourceBusy:
         return RedirectResponse(f"/flows/{quote(flow_id)}?notice=run-busy", status_code=303)
     except FlowError as exc:
-        return _render("refused.html", 409, action="rejouer un flux", reason=str(exc))
-    return RedirectResponse(f"/flows/{quote(result.flow_id)}?notice=replayed", status_code=303)
+        return _render("refused.html", 409, action=action, reason=str(exc))
+    target = getattr(result, "flow_id", None) or flow_id
+    return RedirectResponse(f"/flows/{quote(target)}?notice={notice}", status_code=303)
+
+
+@router.post("/flows/{flow_id}/replay")
+async def replay_flow_now(request: Request, flow_id: str) -> Response:
+    return await _flow_action(request, flow_id, "rejouer un flux", ops.replay, "replayed")
+
+
+@router.post("/flows/{flow_id}/apply")
+async def apply_held_now(request: Request, flow_id: str) -> Response:
+    """Apply a held snapshot, its deletions confirmed by an admin."""
+    action = "appliquer un instantané en attente"
+    return await _flow_action(request, flow_id, action, ops.apply_held, "applied")
+
+
+@router.post("/flows/{flow_id}/discard")
+async def discard_held_now(request: Request, flow_id: str) -> Response:
+    """Drop a held snapshot for good (its files stay archived)."""
+    action = "écarter un instantané en attente"
+    return await _flow_action(request, flow_id, action, ops.discard_held, "discarded")

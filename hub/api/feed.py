@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from hub.auth import require_feed_access
-from hub.publish.feed import changes_page, current_cursor, write_lheo
+from hub.publish.feed import changes_page, current_cursor, open_lheo
 from hub.store import Store
 
 router = APIRouter(prefix="/v1/feed", tags=["feed"], dependencies=[Depends(require_feed_access)])
@@ -43,7 +43,21 @@ def _etag_matches(if_none_match: str | None, etag: str) -> bool:
 @router.get(
     "/lheo",
     response_class=StreamingResponse,
-    responses={200: {"content": {"application/xml": {}}}, 304: {"description": "Not modified"}},
+    responses={
+        200: {"content": {"application/xml": {}}},
+        204: {
+            "description": "Nothing to send: the store holds no live formation or, with "
+            "`since`, nothing changed after that cursor (LHEO 2.3 forbids an empty `offres`). "
+            "`X-Hub-Cursor` gives the current cursor to ask from next time.",
+            "headers": {
+                "X-Hub-Cursor": {
+                    "description": "The store's current change cursor",
+                    "schema": {"type": "integer"},
+                }
+            },
+        },
+        304: {"description": "Not modified"},
+    },
     summary="The national offer as LHEO 2.3 (full, or changed since a cursor)",
 )
 def feed_lheo(
@@ -67,7 +81,9 @@ def feed_lheo(
     headers = {"ETag": etag, "X-Hub-Cursor": str(cursor), "Vary": "Accept-Encoding"}
     if _etag_matches(if_none_match, etag):
         return Response(status_code=304, headers=headers)
-    body = write_lheo(store.engine, since=since)
+    body = open_lheo(store.engine, since=since)
+    if body is None:  # no document rather than an invalid empty <offres/>
+        return Response(status_code=204, headers=headers)
     if gzip_wanted:
         body = gzip_stream(body)
         headers["Content-Encoding"] = "gzip"

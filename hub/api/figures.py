@@ -16,12 +16,12 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, func, select
 
-from hub.ingest import FLOWS
 from hub.publish.feed import current_cursor
 from hub.publish.stats import region_figures
 from hub.publish.stats import region_names as published_region_names
 from hub.status import RUNS, FlowPoint, RunPoint, flow_point, run_point
 from hub.store import Store
+from hub.store.flows import FLOWS
 from hub.store.models import Action, Formation, FormationIssue, Session
 from mappings.stats import NATIONAL, RegionFigures
 

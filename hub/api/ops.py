@@ -13,15 +13,17 @@ The dashboard (`hub.api.dashboard`) uses the same functions for its pages and bu
 
 from __future__ import annotations
 
+import mimetypes
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import func, select
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -30,13 +32,15 @@ from connectors.registry import connector_class
 from hub import metrics
 from hub.api.problems import problem
 from hub.auth import Principal, require_admin
-from hub.errors import FlowError
-from hub.ingest import FLOWS, REJECTIONS, FlowResult
-from hub.runs import replay_flow
+from hub.errors import KEPT_STAGES, FlowError
+from hub.ingest import FlowResult, discard
+from hub.runs import apply_confirmed, replay_flow
 from hub.scheduler import RunOutcome, SyncFunction, start_run
 from hub.settings import Settings
 from hub.status import FlowPoint, SourceHealth, flow_point, health_of
 from hub.store import Store
+from hub.store.archive import CHUNK, open_archived
+from hub.store.flows import FLOWS, PARTS, REJECTIONS
 from hub.store.models import utcnow
 
 router = APIRouter(tags=["operations"])
@@ -64,6 +68,33 @@ class Rejection:
     path: str
     reason: str
     stage: str
+    file: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RejectedRecord:
+    """One record of a flow and every reason it was rejected (or flagged) for."""
+
+    numero: str | None
+    line: int | None
+    file: str | None
+    reasons: list[Rejection]
+
+
+@dataclass(frozen=True, slots=True)
+class FilePart:
+    """One file of a flow as the region sent it."""
+
+    position: int
+    name: str
+    role: str | None
+    url: str | None
+    http_status: int | None
+    etag: str | None
+    last_modified: str | None
+    content_type: str | None
+    sha256: str
+    size_bytes: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,10 +105,28 @@ class FlowDetail:
     point: FlowPoint
     lheo_version: str | None
     encoding: str | None
-    sha256: str
-    archive_path: Path
+    """As the region's file declares it."""
+    connector: str | None
+    replay_of: str | None
+    note: str | None
+    parts: list[FilePart]
     rejections: list[Rejection]
+    """Findings on rejected records, in line order (a page of them)."""
     rejections_total: int
+    flags: list[Rejection]
+    """Findings on records that were kept: flags and repairs."""
+
+    @property
+    def rejected_records(self) -> list[RejectedRecord]:
+        """The page's rejections grouped by record: a record rejected twice shows once."""
+        grouped: dict[tuple[str | None, int | None, str | None], list[Rejection]] = {}
+        for rejection in self.rejections:
+            key = (rejection.file, rejection.line, rejection.numero)
+            grouped.setdefault(key, []).append(rejection)
+        return [
+            RejectedRecord(numero, line, file, reasons)
+            for (file, line, numero), reasons in grouped.items()
+        ]
 
 
 def _store(request: Request) -> Store:
@@ -99,54 +148,96 @@ def health(request: Request) -> list[SourceHealth]:
 def flow_detail(
     store: Store, flow_id: str, *, limit: int = 500, offset: int = 0
 ) -> FlowDetail | None:
-    """A flow and a page of its rejected records (in line order); None if unknown."""
+    """A flow, its files and a page of its findings (in line order); None if unknown."""
     with store.engine.connect() as connection:
         row = connection.execute(select(FLOWS).where(FLOWS.c.id == flow_id)).mappings().first()
         if row is None:
             return None
-        where = REJECTIONS.c.flow_id == flow_id
-        total = connection.execute(select(func.count()).select_from(REJECTIONS).where(where))
-        rejections = connection.execute(
-            select(REJECTIONS)
-            .where(where)
-            .order_by(REJECTIONS.c.line.is_(None), REJECTIONS.c.line, REJECTIONS.c.id)
-            .limit(limit)
-            .offset(offset)
+        r = REJECTIONS.c
+        rejected = (r.flow_id == flow_id) & r.stage.not_in(KEPT_STAGES)
+        total = connection.execute(select(func.count()).select_from(REJECTIONS).where(rejected))
+        order = (r.file.is_(None), r.file, r.line.is_(None), r.line, r.id)
+        page = connection.execute(
+            select(REJECTIONS).where(rejected).order_by(*order).limit(limit).offset(offset)
         ).mappings()
+        rejections = [_rejection(found) for found in page]
+        flagged = connection.execute(
+            select(REJECTIONS)
+            .where((r.flow_id == flow_id) & r.stage.in_(KEPT_STAGES))
+            .order_by(*order)
+            .limit(limit)
+        ).mappings()
+        flags = [_rejection(found) for found in flagged]
+        parts = connection.execute(
+            select(PARTS).where(PARTS.c.flow_id == flow_id).order_by(PARTS.c.position)
+        ).mappings()
+        files = [
+            FilePart(
+                p["position"], p["name"], p["role"], p["url"], p["http_status"], p["etag"],
+                p["last_modified"], p["content_type"], p["sha256"], int(p["size_bytes"]),
+            )
+            for p in parts
+        ]  # fmt: skip
         return FlowDetail(
             source=row["source"],
             point=flow_point(row),
             lheo_version=row["lheo_version"],
             encoding=row["encoding"],
-            sha256=row["sha256"],
-            archive_path=Path(row["archive_path"]),
-            rejections=[
-                Rejection(r["numero"], r["line"], r["path"], r["reason"], r["stage"])
-                for r in rejections
-            ],
+            connector=row["connector"],
+            replay_of=row["replay_of"],
+            note=row["note"],
+            parts=files,
+            rejections=rejections,
             rejections_total=int(total.scalar_one()),
+            flags=flags,
         )
+
+
+def _rejection(row: Any) -> Rejection:
+    return Rejection(
+        row["numero"], row["line"], row["path"], row["reason"], row["stage"], row["file"]
+    )
 
 
 def not_found(what: str) -> JSONResponse:
-    return problem(404, "Not found", f"no {what} in the store", hint="see `hub status` or /")
+    return problem(404, "Not found", f"no {what} in the store", hint="see `hub flows` or /")
 
 
-def raw_flow(store: Store, flow_id: str) -> Response:
-    """The flow's raw bytes as archived (gzip), under a name that says what it is."""
-    detail = flow_detail(store, flow_id, limit=0)
-    if detail is None:
-        return not_found(f"flow {flow_id!r}")
-    if not detail.archive_path.is_file():
+def raw_flow(store: Store, flow_id: str, part: int = 0) -> Response:
+    """One file of the flow, byte for byte as the region sent it, under its own name."""
+    with store.engine.connect() as connection:
+        found = (
+            connection.execute(
+                select(PARTS).where(PARTS.c.flow_id == flow_id, PARTS.c.position == part)
+            )
+            .mappings()
+            .first()
+        )
+    if found is None:
+        return not_found(f"file {part} of flow {flow_id!r}")
+    path = Path(found["archive_path"])
+    if not path.is_file():
         raise FlowError(
-            f"the archive of flow {flow_id} is missing at {detail.archive_path}",
+            f"the archived file {found['name']!r} of flow {flow_id} is missing",
             hint="restore the archive volume (HUB_ARCHIVE_DIR) from its backup",
         )
-    return FileResponse(
-        detail.archive_path,
-        media_type="application/gzip",
-        filename=f"{detail.source}-{flow_id}.xml.gz",
+    name = str(found["name"]).rsplit("/", 1)[-1] or f"{flow_id}.xml"
+    media = found["content_type"] or mimetypes.guess_type(name)[0] or "application/octet-stream"
+    return StreamingResponse(
+        _inflated(path),
+        media_type=media,
+        headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}",
+            "Content-Length": str(found["size_bytes"]),
+            "X-Content-SHA256": found["sha256"],
+        },
     )
+
+
+def _inflated(path: Path) -> Iterator[bytes]:
+    with open_archived(path) as stream:
+        while chunk := stream.read(CHUNK):
+            yield chunk
 
 
 def sync_function(request: Request) -> SyncFunction:
@@ -171,7 +262,18 @@ def run_now(request: Request, source: str) -> RunOutcome:
 
 
 def replay(request: Request, flow_id: str) -> FlowResult:
-    return replay_flow(_store(request), flow_id)
+    return replay_flow(_store(request), flow_id, settings=_settings(request))
+
+
+def apply_held(request: Request, flow_id: str) -> FlowResult:
+    """Apply a held snapshot with its deletions, under its source's lock."""
+    return apply_confirmed(_store(request), flow_id, settings=_settings(request))
+
+
+def discard_held(request: Request, flow_id: str) -> None:
+    discard(
+        _store(request), flow_id, reason="écarté par un administrateur depuis le tableau de bord"
+    )
 
 
 def _json(value: Any) -> Any:
@@ -269,7 +371,7 @@ def flow_endpoint(request: Request, flow_id: str, _: AdminPrincipal) -> Any:
         return not_found(f"flow {flow_id!r}")
     data: dict[str, Any] = _json(asdict(detail))
     data["rejection_rate"] = detail.point.rejection_rate
-    del data["rejections"]
+    del data["rejections"], data["flags"]
     return data
 
 
@@ -291,21 +393,28 @@ def rejections_endpoint(
     return {
         "flow_id": flow_id,
         "total": detail.rejections_total,
+        "records": detail.point.counts["rejected"],
         "rejections": [asdict(r) for r in detail.rejections],
+        "flags": [asdict(r) for r in detail.flags],
     }
 
 
 @admin.get(
     "/flows/{flow_id}/raw",
-    summary="Download a flow's raw archive (gzip)",
-    response_class=FileResponse,
+    summary="Download one file of a flow, byte for byte as the region sent it",
+    response_class=StreamingResponse,
     responses={
-        200: {"content": {"application/gzip": {}}},
-        **_problems(**{"404": "No such flow", "409": "The archive file is missing"}),
+        200: {"content": {"application/octet-stream": {}}},
+        **_problems(**{"404": "No such flow or file", "409": "The archived file is missing"}),
     },
 )
-def raw_endpoint(request: Request, flow_id: str, _: AdminPrincipal) -> Response:
-    return raw_flow(_store(request), flow_id)
+def raw_endpoint(
+    request: Request,
+    flow_id: str,
+    _: AdminPrincipal,
+    part: Annotated[int, Query(ge=0, le=1000, description="Which file of the flow")] = 0,
+) -> Response:
+    return raw_flow(_store(request), flow_id, part)
 
 
 class RequestMetrics:

@@ -6,14 +6,14 @@ into one. Only that source's push token may send it. The body is streamed to a s
 while its size is counted (413 past ``api.max_push_bytes``, before it is read whole) and
 hashed, so an ``Idempotency-Key`` can be checked before anything is archived: the same key
 and body replays the stored report, the same key with another body is a 409. Then the
-normal path: ``receive`` archives the flow, ``apply`` applies it in one transaction, and
-the answer reports what was applied and what was rejected, where and why.
+normal path: the body is archived exactly as sent (a spreadsheet too: its conversion is
+the read stage's work), ``apply`` applies it in one transaction, and the answer reports
+what was applied and what was rejected, where and why.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import re
 import tempfile
 from dataclasses import dataclass
@@ -24,14 +24,12 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
-from connectors.spreadsheet import Conversion
-from connectors.spreadsheet import read as read_spreadsheet
 from hub.api import push_receipts as receipts
 from hub.api.problems import _status_of as status_of
 from hub.api.problems import problem
 from hub.auth import Principal, log_refusal, require_push
 from hub.errors import HubError
-from hub.ingest import FlowResult, apply, receive
+from hub.ingest import FlowResult, apply, archive_part, receive
 from hub.settings import Settings
 from hub.store import Store
 from hub.store.archive import read_stream
@@ -182,10 +180,11 @@ async def _handle(
                 hint="use a new key for a new delta; retry the same body with the same key",
             )  # fmt: skip
     filename = _filename(this.request, source, kind)
-    region = _region(this.request, source)
+    settings: Settings = this.request.app.state.settings
+    media = this.request.headers.get("content-type", "").split(";")[0].strip().lower()
     try:
         report = await run_in_threadpool(
-            _ingest, store, source, spool, kind=kind, filename=filename, region=region
+            _ingest, store, settings, source, spool, kind=kind, filename=filename, media=media
         )
     except BaseException as exc:
         if key is not None:
@@ -208,54 +207,39 @@ def _filename(request: Request, source: str, kind: BodyKind) -> str:
     return name or f"{source}.{'xml' if kind == 'lheo' else kind}"
 
 
-def _region(request: Request, source: str) -> str | None:
-    settings: Settings = request.app.state.settings
-    configured = getattr(settings, "sources", {}).get(source)
-    if configured is not None:
-        return str(configured.region)
-    return receipts.source_region(request.app.state.store.engine, source)
-
-
 def _ingest(
     store: Store,
+    settings: Settings,
     source: str,
     spool: IO[bytes],
     *,
     kind: BodyKind,
     filename: str,
-    region: str | None,
+    media: str,
 ) -> dict[str, Any]:
-    """Archive and apply one push (a spreadsheet is converted first); its JSON report."""
-    conversion: Conversion | None = None
-    body: IO[bytes] = spool
-    if kind != "lheo":
-        raw = spool.read()
-        receipts.keep_original(store.archive_dir, source, raw, kind)
-        conversion = read_spreadsheet(raw, filename=filename, region=region)
-        body = io.BytesIO(conversion.lheo)
-    flow_id = receive(store, source, read_stream(body), "delta")
-    if conversion is not None and conversion.report.errors:
-        receipts.record_cell_errors(store.engine, flow_id, conversion)
-    return _report(apply(store, flow_id), conversion)
+    """Archive the body as sent and apply it (a spreadsheet's dialect converts it)."""
+    part = archive_part(
+        store.archive_dir, source, read_stream(spool), name=filename, content_type=media
+    )
+    connector = None if kind == "lheo" else "spreadsheet"
+    flow_id = receive(store, source, [part], "delta", connector=connector)
+    return _report(apply(store, flow_id, settings=settings))
 
 
-def _report(result: FlowResult, conversion: Conversion | None) -> dict[str, Any]:
-    rejections = [e.as_record_error() for e in conversion.report.errors] if conversion else []
-    rejections += result.rejections
+def _report(result: FlowResult) -> dict[str, Any]:
     report: dict[str, Any] = {
         "flow_id": result.flow_id,
         "source": result.source,
         "kind": result.kind,
+        "status": result.status,
         "lheo_version": result.lheo_version,
         "counts": result.counts.as_dict(),
         "rejections": [
             {"numero": e.numero, "line": e.line, "path": e.path, "reason": e.reason,
-             "stage": e.stage}
-            for e in rejections
+             "stage": e.stage, "file": e.file}
+            for e in result.rejections
         ],
     }  # fmt: skip
-    if conversion is not None:
-        summary = conversion.report.as_dict()
-        summary.pop("errors")
-        report["spreadsheet"] = summary
+    if result.summaries:
+        report["spreadsheet"] = result.summaries[0]
     return report

@@ -1,4 +1,4 @@
-"""What a push leaves in the store beside its flow: idempotency receipts, the original file.
+"""What a push leaves in the store beside its flow: idempotency receipts.
 
 A push under an ``Idempotency-Key`` first *claims* the key (a ``pending`` receipt with the
 body's SHA-256), then *completes* it with the report, or *releases* it when the push
@@ -9,24 +9,15 @@ killed process is taken over after ``PENDING_TIMEOUT``.
 
 from __future__ import annotations
 
-import contextlib
-import gzip
-import os
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from hashlib import sha256
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from hub.errors import ArchiveError
 from hub.store.db import write_transaction
 from hub.store.models import FlowRejection, PushReceipt, Source, utcnow
-
-if TYPE_CHECKING:
-    from connectors.spreadsheet import Conversion
 
 RECEIPTS = PushReceipt.__table__  # type: ignore[attr-defined]
 REJECTIONS = FlowRejection.__table__  # type: ignore[attr-defined]
@@ -103,46 +94,3 @@ def source_region(engine: Engine, source: str) -> str | None:
             select(SOURCES.c.region).where(SOURCES.c.name == source)
         ).scalar()
     return str(region) if region else None
-
-
-def keep_original(archive_dir: Path, source: str, raw: bytes, extension: str) -> Path:
-    """Archive a pushed spreadsheet as received (gzip, named by its SHA-256) before use.
-
-    The flow archive holds the LHEO made from it, which is what replays; this keeps the
-    file the territory actually sent, for whoever has to answer for a conversion.
-    """
-    folder = archive_dir / source / "originals"
-    final = folder / f"{sha256(raw).hexdigest()}.{extension}.gz"
-    partial = folder / f".{final.name}.partial"
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        if not final.exists():
-            with partial.open("wb") as handle:
-                handle.write(gzip.compress(raw, compresslevel=1, mtime=0))
-                handle.flush()
-                os.fsync(handle.fileno())
-            partial.rename(final)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            partial.unlink(missing_ok=True)
-        raise ArchiveError(f"cannot archive the spreadsheet of source {source!r}: {exc}") from exc
-    return final
-
-
-def record_cell_errors(engine: Engine, flow_id: str, conversion: Conversion) -> None:
-    """Keep a spreadsheet's bad cells with the flow they belong to (stage ``convert``)."""
-    with write_transaction(engine) as connection:
-        connection.execute(
-            insert(REJECTIONS),
-            [
-                {
-                    "flow_id": flow_id,
-                    "numero": (error.numero or "")[:128] or None,
-                    "line": error.row,
-                    "path": error.where,
-                    "reason": error.reason,
-                    "stage": "convert",
-                }
-                for error in conversion.report.errors
-            ],
-        )

@@ -14,17 +14,21 @@ module again in each worker: a script that ingests big flows must keep its work 
 
 from __future__ import annotations
 
+import hashlib
 import os
 import queue
 import threading
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from itertools import islice
 from multiprocessing import get_context
 from typing import IO
 
+from lxml import etree
+
+from hub.lheo.dialect import Flag
 from hub.lheo.reader import FormationRecord, LheoReader, read_raw
 from hub.lheo.split import FlowContext, RawFormation
 from hub.store.extract import FormationRows
@@ -55,15 +59,20 @@ Mapped = FormationRows | Unchanged | None
 _Batch = tuple[
     list[RawFormation], set[tuple[str, str]], Future[list[tuple[FormationRecord, Mapped]]]
 ]
+Fix = Callable[[etree._Element], list[Flag]]
 
 
 def read_batch(
-    context: FlowContext, raws: list[RawFormation], source: str, region: str | None
+    context: FlowContext,
+    raws: list[RawFormation],
+    source: str,
+    region: str | None,
+    fix: Fix | None = None,
 ) -> list[tuple[FormationRecord, Mapped]]:
     """Read and map a batch, keeping no lxml element (they do not pickle, and they are big)."""
     records: list[tuple[FormationRecord, Mapped]] = []
     for raw in raws:
-        record = read_raw(context, raw)
+        record = read_raw(context, raw, fix=fix)
         rows = None
         if record.element is not None:
             rows = formation_rows(record.element, source=source, region=region)
@@ -79,9 +88,9 @@ def _workers() -> int:
 class _Parser:
     """Parses batches inline until the flow proves big, then in worker processes."""
 
-    def __init__(self, reader: LheoReader, applier: FlowApplier) -> None:
+    def __init__(self, reader: LheoReader, applier: FlowApplier, fix: Fix | None) -> None:
         assert reader.context is not None
-        self.applier, self.context = applier, reader.context
+        self.applier, self.context, self.fix = applier, reader.context, fix
         self.pending_bytes = 0
         self.pool: ProcessPoolExecutor | None = None
 
@@ -91,9 +100,9 @@ class _Parser:
             self.pool = ProcessPoolExecutor(_workers(), mp_context=get_context("spawn"))
         source, region = self.applier.source, self.applier.region
         if self.pool is not None and raws:
-            return self.pool.submit(read_batch, self.context, raws, source, region)
+            return self.pool.submit(read_batch, self.context, raws, source, region, self.fix)
         done: Future[list[tuple[FormationRecord, Mapped]]] = Future()
-        done.set_result(read_batch(self.context, raws, source, region))  # the same, inline
+        done.set_result(read_batch(self.context, raws, source, region, self.fix))  # inline
         return done
 
     def close(self) -> None:
@@ -101,16 +110,25 @@ class _Parser:
             self.pool.shutdown(wait=False, cancel_futures=True)
 
 
+def _salted(raws: Iterator[RawFormation], salt: str) -> Iterator[RawFormation]:
+    """Raw hashes that also name the dialect's fingerprint: a changed hook re-reads all."""
+    for raw in raws:
+        raw.raw_hash = hashlib.sha256(f"{salt}:{raw.raw_hash}".encode()).hexdigest()
+        yield raw
+
+
 def split_records(
-    reader: LheoReader, applier: FlowApplier
+    reader: LheoReader, applier: FlowApplier, *, fix: Fix | None = None, salt: str = ""
 ) -> Iterator[tuple[FormationRecord, Mapped]]:
     """Every formation of the flow in document order, as (record, rows or UNCHANGED).
 
     An unchanged formation comes as a bare record (numero and line) with :data:`UNCHANGED`.
+    ``fix`` is the dialect's hook (it runs where the formation is parsed, in a worker
+    process too, so it must pickle); ``salt`` its fingerprint, part of each raw hash.
     """
-    parser = _Parser(reader, applier)
+    parser = _Parser(reader, applier, fix)
     inflight: deque[_Batch] = deque()
-    raws = reader.split()
+    raws = reader.split() if not salt else _salted(reader.split(), salt)
     try:
         while looked_up := list(islice(raws, LOOKUP)):
             known = applier.unchanged_raw([(raw.numero, raw.raw_hash) for raw in looked_up])

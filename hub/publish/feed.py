@@ -6,10 +6,15 @@ the way out. Each formation carries its provenance in ``<extras info="hub-proven
 delta lists the formations deleted since the cursor in ``<extras info="suppressions">``,
 one ``<extra info="numero" ref="SOURCE">NUMERO</extra>`` each, the same dialect the push
 API accepts.
+
+LHEO 2.3 forbids an empty ``<offres>`` (it needs at least one ``<formation>``), so with
+nothing to send (an empty store, or nothing changed after the cursor) there is no document
+at all: :func:`write_lheo` yields nothing and :func:`open_lheo` answers None.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -77,13 +82,19 @@ def _rows(connection: Connection, since: int, *, include_deleted: bool) -> Itera
 def write_lheo(engine: Engine, *, since: int | None = None) -> Iterator[bytes]:
     """Stream the feed as LHEO 2.3: the live offer, or what changed after ``since``.
 
-    One read transaction covers the whole walk, so the file is one consistent state.
+    One read transaction covers the whole walk, so the file is one consistent state. With
+    nothing to send it yields nothing: ``<offres/>`` alone would not be LHEO 2.3. A delta
+    that only deletes is still written (``<offres>`` then the root deletions extras).
     """
     with snapshot_connection(engine) as connection, connection.begin():
+        rows = _rows(connection, since or 0, include_deleted=since is not None)
+        first = next(rows, None)
+        if first is None:
+            return
         deleted: list[Any] = []
         yield HEADER
         buffer: list[bytes] = []
-        for row in _rows(connection, since or 0, include_deleted=since is not None):
+        for row in itertools.chain((first,), rows):
             if row.deleted:
                 deleted.append(row)
                 continue
@@ -92,12 +103,32 @@ def write_lheo(engine: Engine, *, since: int | None = None) -> Iterator[bytes]:
                 yield b"".join(buffer)
                 buffer.clear()
         buffer.append(b"</offres>")
+        # A delta of deletions only leaves <offres> empty: not XSD-valid (offres needs a
+        # formation), but the hub's delta dialect, which its readers and the push API take.
         if deleted:
             buffer.append(f'<extras info="{DELETIONS_INFO}">'.encode())
             buffer.extend(_deletion(row) for row in deleted)
             buffer.append(b"</extras>")
         buffer.append(b"</lheo>\n")
         yield b"".join(buffer)
+
+
+def open_lheo(engine: Engine, *, since: int | None = None) -> Iterator[bytes] | None:
+    """:func:`write_lheo` already started, or None when there is nothing to send.
+
+    Callers decide before writing a byte (an HTTP 204, no file at all); the check and the
+    document come from the same read transaction, so they cannot disagree.
+    """
+    chunks = write_lheo(engine, since=since)
+    first = next(chunks, None)
+    if first is None:
+        return None
+    return _resumed(first, chunks)
+
+
+def _resumed(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
+    yield first
+    yield from rest  # closing this closes the walk, and its transaction, too
 
 
 def _deletion(row: Any) -> bytes:

@@ -1,7 +1,9 @@
-"""The raw-flow archive: every flow is stored, gzip-compressed, before it is processed.
+"""The raw archive: every file of every flow, gzip-compressed, exactly as it was received.
 
-A flow is written under a temporary name, flushed to disk and renamed, so the archive
-never holds half a flow; a failure (disk full) leaves nothing behind and nothing applied.
+A file is archived before any code reads it (no connector rewrites what is kept), under a
+temporary name, flushed to disk and renamed, so the archive never holds half a file; a
+failure (disk full) leaves nothing behind and nothing applied. Archived files are never
+changed again: a replay reads the very same files.
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ CHUNK = 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
-class ArchivedFlow:
-    flow_id: str
+class ArchivedFile:
+    """Where one file's bytes are kept, their SHA-256 and size (as received, uncompressed)."""
+
     path: Path
     sha256: str
     size_bytes: int
@@ -35,12 +38,12 @@ def new_flow_id() -> str:
     return f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(4)}"
 
 
-def archive_flow(archive_dir: Path, source: str, chunks: Iterable[bytes]) -> ArchivedFlow:
-    """Write the flow's bytes to the archive and return where, with its hash and size."""
-    flow_id = new_flow_id()
-    folder = archive_dir / source / flow_id[:4] / flow_id[4:6]
-    final = folder / f"{flow_id}.xml.gz"
-    partial = folder / f".{flow_id}.xml.gz.partial"
+def archive_file(archive_dir: Path, source: str, chunks: Iterable[bytes]) -> ArchivedFile:
+    """Write one received file's bytes to the archive; where, with its hash and size."""
+    file_id = new_flow_id()
+    folder = archive_dir / source / file_id[:4] / file_id[4:6]
+    final = folder / f"{file_id}.gz"
+    partial = folder / f".{file_id}.gz.partial"
     digest = hashlib.sha256()
     size = 0
     try:
@@ -58,9 +61,10 @@ def archive_flow(archive_dir: Path, source: str, chunks: Iterable[bytes]) -> Arc
         with contextlib.suppress(OSError):
             partial.unlink(missing_ok=True)
         raise ArchiveError(
-            f"cannot archive flow {flow_id} of source {source!r} in {folder}: {exc}"
+            f"cannot archive a file of source {source!r} in {folder.relative_to(archive_dir)} "
+            f"under the archive folder: {exc.strerror or exc.__class__.__name__}"
         ) from exc
-    return ArchivedFlow(flow_id, final, digest.hexdigest(), size)
+    return ArchivedFile(final, digest.hexdigest(), size)
 
 
 def read_stream(stream: IO[bytes]) -> Iterable[bytes]:

@@ -28,20 +28,9 @@ class Source(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
-class Flow(SQLModel, table=True):
-    """One batch of bytes from one source, archived before it is processed."""
+class RecordCounts(SQLModel):
+    """What a flow (or a whole sync run) did to the records it read."""
 
-    id: str = Field(primary_key=True, max_length=40)
-    source: str = Field(index=True, max_length=64)
-    kind: str = Field(max_length=16, description="snapshot or delta")
-    status: str = Field(default="received", max_length=16, index=True)
-    received_at: datetime = Field(default_factory=utcnow)
-    finished_at: datetime | None = None
-    archive_path: str = Field(max_length=512)
-    sha256: str = Field(max_length=64)
-    size_bytes: int = Field(default=0, sa_type=BigInteger)
-    lheo_version: str | None = Field(default=None, max_length=8)
-    encoding: str | None = Field(default=None, max_length=32)
     formations: int = 0
     created: int = 0
     updated: int = 0
@@ -49,11 +38,70 @@ class Flow(SQLModel, table=True):
     deleted: int = 0
     rejected: int = 0
     stale: int = 0
+    kept_newer: int = 0
+
+
+class Flow(RecordCounts, table=True):
+    """One batch of files from one source, archived as received before anything reads it.
+
+    ``status``: ``received`` (archived, not applied yet), ``applied``, ``failed`` (refused
+    whole, nothing applied), ``held`` (a snapshot that would delete too much, waiting for an
+    operator), ``superseded`` (a later flow of its source made it pointless) or
+    ``discarded`` (an operator dropped a held flow). ``note`` says why for the last three.
+    """
+
+    id: str = Field(primary_key=True, max_length=40)
+    source: str = Field(index=True, max_length=64)
+    kind: str = Field(max_length=16, description="snapshot or delta")
+    status: str = Field(default="received", max_length=16, index=True)
+    connector: str | None = Field(
+        default=None, max_length=64, description="whose dialect reads its files; None: LHEO"
+    )
+    received_at: datetime = Field(default_factory=utcnow)
+    as_of: datetime = Field(
+        default_factory=utcnow,
+        description="when its content was true: received_at, or its original's for a replay",
+    )
+    finished_at: datetime | None = None
+    size_bytes: int = Field(default=0, sa_type=BigInteger, description="all its files")
+    lheo_version: str | None = Field(default=None, max_length=8)
+    encoding: str | None = Field(default=None, max_length=32, description="as declared")
+    replay_of: str | None = Field(default=None, max_length=40)
+    note: str | None = Field(default=None, sa_type=Text)
     error: str | None = Field(default=None, sa_type=Text)
 
 
+class FlowPart(SQLModel, table=True):
+    """One file of a flow, archived byte for byte as the region sent it, with how it came."""
+
+    __tablename__ = "flow_part"
+
+    id: int | None = Field(default=None, primary_key=True)
+    flow_id: str = Field(index=True, max_length=40)
+    position: int = 0
+    name: str = Field(max_length=255, description="the file's name as received")
+    role: str | None = Field(
+        default=None, max_length=64, description="which file of a multi-file flow (auvergne)"
+    )
+    url: str | None = Field(default=None, sa_type=Text)
+    http_status: int | None = None
+    etag: str | None = Field(default=None, max_length=255)
+    last_modified: str | None = Field(default=None, max_length=64)
+    content_type: str | None = Field(default=None, max_length=255)
+    archive_path: str = Field(max_length=512)
+    sha256: str = Field(max_length=64)
+    size_bytes: int = Field(default=0, sa_type=BigInteger)
+
+
 class FlowRejection(SQLModel, table=True):
-    """A record of a flow that was rejected, with where and why."""
+    """A finding of a flow, with where and why: a rejected record, or a flag on a kept one.
+
+    Stages: ``parse`` (the flow was refused whole), ``encoding``, ``document``,
+    ``validate``, ``identity``, ``delete``, ``convert`` (a spreadsheet cell), ``read`` (the
+    connector's dialect dropped it); and, for records that were kept, ``flag`` (the
+    dialect marked it) and ``repair`` (the hub repaired the flow, as its source's
+    configuration says).
+    """
 
     __tablename__ = "flow_rejection"
 
@@ -64,6 +112,7 @@ class FlowRejection(SQLModel, table=True):
     path: str = Field(sa_type=Text)
     reason: str = Field(sa_type=Text)
     stage: str = Field(default="validate", max_length=16)
+    file: str | None = Field(default=None, max_length=255, description="for multi-file flows")
 
 
 class Organisme(SQLModel, table=True):
@@ -207,7 +256,7 @@ class PushReceipt(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
-class SyncRun(SQLModel, table=True):
+class SyncRun(RecordCounts, table=True):
     """One run of a source's sync (scheduled, by hand, or a replay), for the health views.
 
     Written when the run starts and again when it ends, while the run holds its source's
@@ -229,6 +278,8 @@ class SyncRun(SQLModel, table=True):
     flow_id: str | None = Field(default=None, max_length=40)
     replay_of: str | None = Field(default=None, max_length=40)
     error: str | None = Field(default=None, sa_type=Text)
+    flows: int = 0
+    held: int = Field(default=0, description="snapshots it held for an operator")
 
 
 # ── Publishers: what each partner was sent and has acknowledged (hub/publish/publishers) ──

@@ -9,12 +9,22 @@ transaction commits, so readers never see sequence numbers commit out of order.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from lxml import etree
-from sqlalchemy import Connection, Table, and_, bindparam, delete, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
 
 from hub.harmonise import harmonise, language_kind
 from hub.lheo.reader import FormationRecord
@@ -26,6 +36,7 @@ from hub.store.models import (
     Formation,
     FormationIssue,
     Organisme,
+    RecordCounts,
     Session,
     utcnow,
 )
@@ -41,18 +52,16 @@ COUNTERS: Table = Counter.__table__  # type: ignore[attr-defined]
 CHANGE_SEQ = "change_seq"
 
 
-@dataclass(slots=True)
-class FlowCounts:
-    formations: int = 0
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    deleted: int = 0
-    rejected: int = 0
-    stale: int = 0
+class FlowCounts(RecordCounts):
+    """The counts of a flow being applied (``kept_newer``: records left as they were
+    because a newer flow of the source already spoke of them)."""
 
     def as_dict(self) -> dict[str, int]:
-        return asdict(self)
+        return self.model_dump()
+
+    def add(self, other: FlowCounts) -> None:
+        for name, value in other.as_dict().items():
+            setattr(self, name, getattr(self, name) + value)
 
 
 def datemaj_is_older(incoming: str | None, stored: str | None) -> bool:
@@ -95,12 +104,15 @@ class FlowApplier:
         region: str | None,
         flow_id: str,
         batch_size: int = 500,
+        protects: Callable[[str | None], bool] | None = None,
     ) -> None:
         self.connection = connection
         self.source = source
         self.region = region
         self.flow_id = flow_id
         self.batch_size = batch_size
+        self.protects = protects or (lambda _numero: False)
+        """Numeros a newer flow spoke of: this flow leaves them as they are (time safety)."""
         self.counts = FlowCounts()
         self.seq = lock_sequence(connection)
         self._start_seq = self.seq
@@ -143,7 +155,9 @@ class FlowApplier:
         raw_hashes: list[dict[str, Any]] = []
         for record, mapped in batch:
             stored = existing.get(record.numero or "")
-            if stored and not stored["deleted"] and stored["content_hash"] == record.content_hash:
+            if self.protects(record.numero):
+                self.counts.kept_newer += 1
+            elif stored and not stored["deleted"] and stored["content_hash"] == record.content_hash:
                 self.counts.unchanged += 1
                 if record.raw_hash and stored["raw_hash"] != record.raw_hash:
                     raw_hashes.append({"b_id": stored["id"], "raw_hash": record.raw_hash})
@@ -314,15 +328,32 @@ class FlowApplier:
         """Delete the named live formations; returns the numeros that matched nothing."""
         self.flush()
         wanted = list(dict.fromkeys(numeros))
+        kept = [numero for numero in wanted if self.protects(numero)]
+        self.counts.kept_newer += len(kept)
+        wanted = [numero for numero in wanted if not self.protects(numero)]
         found: dict[str, dict[str, Any]] = {}
         for start in range(0, len(wanted), self.batch_size):
             found.update(self._existing(wanted[start : start + self.batch_size]))
         live = [row for row in found.values() if not row["deleted"]]
-        self._tombstone_rows(live)
+        self.tombstone_rows(live)
         return [numero for numero in wanted if numero not in found or found[numero]["deleted"]]
 
-    def tombstone_absent(self, seen: set[str]) -> int:
-        """Snapshot semantics: delete every live formation of the source not in ``seen``."""
+    def live_count(self) -> int:
+        """The source's live formations, as this transaction sees them."""
+        f = FORMATIONS.c
+        return int(
+            self.connection.execute(
+                select(func.count())
+                .select_from(FORMATIONS)
+                .where(and_(f.source == self.source, f.deleted.is_(False)))
+            ).scalar_one()
+        )
+
+    def absent(self, seen: set[str]) -> list[dict[str, Any]]:
+        """Snapshot semantics: the source's live formations not in ``seen``, to tombstone.
+
+        Those a newer flow spoke of are left out (and counted as kept).
+        """
         self.flush()
         f = FORMATIONS.c
         rows = self.connection.execute(
@@ -331,10 +362,11 @@ class FlowApplier:
             )
         ).mappings()
         absent = [dict(row) for row in rows if row["numero"] not in seen]
-        self._tombstone_rows(absent)
-        return len(absent)
+        kept = [row for row in absent if self.protects(row["numero"])]
+        self.counts.kept_newer += len(kept)
+        return [row for row in absent if not self.protects(row["numero"])]
 
-    def _tombstone_rows(self, rows: list[dict[str, Any]]) -> None:
+    def tombstone_rows(self, rows: list[dict[str, Any]]) -> None:
         if not rows:
             return
         ids = [row["id"] for row in rows]
@@ -365,6 +397,16 @@ class FlowApplier:
         if self.seq != self._start_seq:
             advance_sequence(self.connection, self.seq)
         return self.counts
+
+
+def live_numeros(engine: Engine, source: str) -> set[str]:
+    """The numeros of ``source``'s live formations."""
+    f = FORMATIONS.c
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(f.numero).where(f.source == source, f.deleted.is_(False))
+        ).scalars()
+        return set(rows)
 
 
 def formation_rows(element: etree._Element, *, source: str, region: str | None) -> FormationRows:

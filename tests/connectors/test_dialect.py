@@ -1,14 +1,21 @@
-"""Read-stage tools and Emfor's flags: repaired offers stay valid LHEO, every fix is named."""
+"""Dialect hooks and Emfor's flags: repaired offers stay valid LHEO, every fix is named.
+
+A dialect's ``fix`` runs inside the hub's one read of the archived bytes, before the XSD
+judges the formation; the file itself is never rewritten.
+"""
 
 from __future__ import annotations
 
+import functools
 import io
+from pathlib import Path
 
 import pytest
 from lheo_factory import document, formation
 from lxml import etree
 
-from connectors.dialect import Flag, rewrite_formations, scan_lheo
+from connectors.dialect import scan_lheo
+from connectors.emfor.connector import EmforDialect
 from connectors.emfor.quality import (
     NUMERO_ACTIVITE_PLACEHOLDER,
     SIRET_PLACEHOLDER,
@@ -17,8 +24,26 @@ from connectors.emfor.quality import (
 )
 from connectors.emfor.simulator import EmforSimulator
 from hub.errors import FatalFetchError
-from hub.lheo.reader import LheoReader
-from hub.lheo.schema import NS_23
+from hub.lheo.dialect import Dialect, Flag, Part
+from hub.lheo.reader import FormationRecord, LheoReader
+from hub.lheo.schema import NS_22, NS_23
+from hub.pipeline.read import fix_and_mark, flag_findings
+
+PART = Part(name="offres.xml", path=Path("/nonexistent"), sha256="", size_bytes=0)
+
+
+class Essai(Dialect):
+    """Flags F2, whatever it holds."""
+
+    fixes = True
+
+    def fix(self, formation: etree._Element, part: Part) -> list[Flag]:
+        return [Flag("essai", "un défaut")] if formation.get("numero") == "F2" else []
+
+
+def read(data: bytes, dialect: Dialect) -> tuple[LheoReader, list[FormationRecord]]:
+    reader = LheoReader(io.BytesIO(data), fix=functools.partial(fix_and_mark, dialect, PART))
+    return reader, list(reader)
 
 
 def test_scan_counts_and_finds_the_newest_datemaj() -> None:
@@ -35,37 +60,28 @@ def test_scan_counts_and_finds_the_newest_datemaj() -> None:
         scan_lheo(body, expected="2.2")
 
 
-def test_a_rewrite_keeps_the_version_the_deletions_and_flags_what_fix_found() -> None:
-    body = io.BytesIO(
-        document(
-            [formation("F1"), formation("F2")],
-            version="2.2",
-            encoding="ISO-8859-1",
-            deletions=["F7"],
-        )
+def test_a_hook_flags_inside_the_one_read_and_keeps_version_encoding_and_deletions() -> None:
+    data = document(
+        [formation("F1"), formation("F2")], version="2.2", encoding="ISO-8859-1", deletions=["F7"]
     )
-
-    def fix(element: etree._Element) -> list[Flag]:
-        return [Flag("essai", "un défaut")] if element.get("numero") == "F2" else []
-
-    rewritten = rewrite_formations(body, fix, expected="2.2")
-    reader = LheoReader(rewritten.body)
-    records = list(reader)
-    assert reader.version == "2.2" and reader.encoding == "UTF-8"
+    reader, records = read(data, Essai())
+    assert reader.version == "2.2" and reader.encoding == "ISO-8859-1", "nothing rewritten"
     assert [r.numero for r in records] == ["F1", "F2"] and all(r.valid for r in records)
     assert reader.deletions == ["F7"]
+    assert records[0].flags == [] and records[1].flags == [Flag("essai", "un défaut")]
     extras = records[1].element.find(f"{{{NS_23}}}extras[@info='qualite-source']")
     assert extras is not None and extras[0].get("info") == "essai" and extras[0].text == "un défaut"
-    [finding] = rewritten.findings
-    assert finding.stage == "flag" and finding.numero == "F2" and "essai" in finding.reason
+    [finding] = flag_findings(records[1])
+    assert finding.stage == "flag" and finding.kept and finding.numero == "F2"
+    assert finding.line == records[1].line and "essai" in finding.reason
 
 
-def test_a_formation_without_numero_is_dropped_and_reported() -> None:
+def test_a_formation_without_numero_is_rejected_at_its_line() -> None:
     text = document([formation("F1"), formation("F2")]).replace(b' numero="F2"', b"", 1)
-    rewritten = rewrite_formations(io.BytesIO(text), lambda element: [])
-    assert [r.numero for r in LheoReader(rewritten.body)] == ["F1"]
-    [finding] = rewritten.findings
-    assert finding.stage == "read" and "dropped" in finding.reason and finding.line
+    _, records = read(text, Essai())
+    assert [r.numero for r in records] == ["F1", None]
+    [error] = records[1].errors
+    assert "no numero" in error.reason and error.line == 4
 
 
 @pytest.mark.parametrize(
@@ -127,6 +143,6 @@ def test_the_simulated_export_needs_the_flags_and_passes_the_xsd_with_them() -> 
     broken = {r.numero for r in raw if not r.valid}
     structures = system.structure_numeros()
     assert broken and broken <= structures, "only structures break the XSD"
-    rewritten = rewrite_formations(io.BytesIO(body), flag_organismes, expected="2.2")
-    assert all(r.valid for r in LheoReader(rewritten.body))
-    assert {f.numero for f in rewritten.findings} == structures, "every structure is flagged"
+    reader, records = read(body, EmforDialect())
+    assert reader.namespace == NS_22 and all(r.valid for r in records)
+    assert {r.numero for r in records if r.flags} == structures, "every structure is flagged"

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 
 import pytest
 from lxml import etree
 from sqlalchemy import select
 
+from connectors.emfor.quality import flag_organismes
 from connectors.emfor.simulator import EmforSimulator
 from connectors.simulation import SimulatedSystem
-from hub.lheo.schema import NS_23
+from hub.lheo.schema import NS_22, NS_23, xml_schema
 from hub.store import Store
+from hub.store.archive import open_archived
+from hub.store.flows import FLOWS, flow_parts
 from hub.store.models import Formation
 from hub.sync import save_cursor
 from tests.connectors.contract import ConnectorContract, Harness, in_step, serve_harness
@@ -90,3 +94,53 @@ class TestEmfor:
         )
         second = harness.sync()
         assert harness.simulator.faults.log()[-1].status == 304 and second.flows == []
+
+    def test_the_archive_holds_the_bytes_emfor_served(self, harness: Harness) -> None:
+        result = harness.sync()
+        [flow] = result.flows
+        body, _ = harness.simulator.export()  # type: ignore[attr-defined]
+        with harness.store.engine.connect() as connection:
+            [part] = flow_parts(connection, flow.flow_id)
+            encoding = connection.execute(
+                select(FLOWS.c.encoding).where(FLOWS.c.id == flow.flow_id)
+            ).scalar()
+        with open_archived(part.path) as archived:
+            assert archived.read() == body, "byte for byte what Emfor served"
+        assert part.sha256 == hashlib.sha256(body).hexdigest()
+        assert part.http_status == 200 and part.etag and part.url is not None
+        assert part.url.endswith("export/offres-lheo.xml") and part.name == "export/offres-lheo.xml"
+        assert encoding == "ISO-8859-1" and flow.encoding == "ISO-8859-1"
+
+
+def test_rejections_point_at_the_lines_of_emfor_s_own_file(
+    sqlite_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    simulator = EmforSimulator(formations=30, seed=11, invalid_share=0.4, structure_share=0.3)
+    assert simulator.rejected_numeros(), "invalid offers are what this test is about"
+    with serve_harness(simulator, "emfor", sqlite_store, monkeypatch) as harness:
+        [flow] = harness.sync().flows
+    rejected = [e for e in flow.rejections if e.stage == "validate"]
+    assert {e.numero for e in rejected} == simulator.rejected_numeros()
+    body, _ = simulator.export()
+    expected = _schema_error_lines(body)
+    assert set(expected) == simulator.rejected_numeros()
+    for error in rejected:
+        assert error.line in expected[error.numero or ""], error
+        assert error.file == "export/offres-lheo.xml"
+    assert max(e.line or 0 for e in rejected) > 1000, "deep in Emfor's own (indented) file"
+
+
+def _schema_error_lines(body: bytes) -> dict[str, set[int]]:
+    """Where libxml2 itself puts each invalid formation's errors in the served file.
+
+    Formations the hub repaired (placeholders for a missing SIRET) are validated as
+    repaired, like the hub does, so only errors that survive the repair count.
+    """
+    schema = xml_schema("2.2")
+    root = etree.fromstring(body, etree.XMLParser(remove_blank_text=True))
+    lines: dict[str, set[int]] = {}
+    for formation in root.iter(f"{{{NS_22}}}formation"):
+        flag_organismes(formation)
+        if not schema.validate(formation):
+            lines[str(formation.get("numero"))] = {e.line for e in schema.error_log}
+    return lines

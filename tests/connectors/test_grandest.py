@@ -237,8 +237,8 @@ def zipped(members: dict[str, bytes]) -> bytes:
 
 def member(data: bytes, *, max_bytes: int = 1 << 20, max_ratio: float = 200) -> bytes:
     found = lheo_member(io.BytesIO(data), name="dump.zip", max_bytes=max_bytes, max_ratio=max_ratio)
-    with found:
-        return found.read()
+    with found.stream:
+        return found.stream.read()
 
 
 def test_the_one_xml_file_is_read_beside_other_files() -> None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import io
 import re
+import tempfile
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -16,10 +17,12 @@ from connectors.http import Fetcher
 from connectors.simulation import SimulatedSystem
 from connectors.viacompetences import ViaCompetencesConnector
 from connectors.viacompetences.codes import LocalCodes, OldRegions
-from connectors.viacompetences.exports import BaseDialect, Export, merge_exports
+from connectors.viacompetences.exports import BaseDialect, ViaCompetencesDialect
 from connectors.viacompetences.simulator import ViaCompetencesSimulator
 from hub.errors import ConfigError
+from hub.ingest import archive_part
 from hub.lheo.schema import NS_23
+from hub.pipeline.read import FlowReading, Policy, flag_findings
 from hub.settings import FetchSettings, SourceSettings, load_settings
 from hub.store import Store
 from hub.store.models import Formation, FormationIssue
@@ -211,18 +214,29 @@ def dialects() -> dict[str, BaseDialect]:
 
 
 def merge(auvergne: bytes, rhone_alpes: bytes) -> tuple[list[etree._Element], list[str]]:
-    found = dialects()
-    merged = merge_exports(
-        [
-            Export(found["auvergne"], io.BytesIO(auvergne)),
-            Export(found["rhone-alpes"], io.BytesIO(rhone_alpes)),
-        ],
-        preferred="rhone-alpes",
-        region="84",
-        regions=OldRegions(),
+    """The two exports read as one flow, through the dialect, as the hub's read stage does."""
+    dialect = ViaCompetencesDialect(
+        list(dialects().values()), preferred="rhone-alpes", region="84", regions=OldRegions()
     )
-    root = etree.fromstring(merged.body.read())
-    return root.findall("l:offres/l:formation", NS), [f.reason for f in merged.findings]
+    with tempfile.TemporaryDirectory() as folder:
+        parts = tuple(
+            replace(
+                archive_part(Path(folder), "via", [data], name=f"{role}/offres-lheo.xml"),
+                role=role,
+                position=position,
+            )
+            for position, (role, data) in enumerate(
+                (("auvergne", auvergne), ("rhone-alpes", rhone_alpes))
+            )
+        )
+        reading = FlowReading(
+            parts, Policy(dialect), source="via", region="84", fast=False, validate=False
+        )
+        records = [record for record, _ in reading.records()]
+        findings = reading.findings
+    reasons = [f.reason for f in findings]
+    reasons += [e.reason for r in records for e in r.errors + flag_findings(r)]
+    return [r.element for r in records if r.element is not None], reasons
 
 
 def in_copy(export: bytes, numero: str, pattern: bytes, replacement: bytes) -> bytes:

@@ -46,7 +46,7 @@ def promtool(*args: str) -> subprocess.CompletedProcess[str]:
 def test_the_rules_and_the_prometheus_config_are_valid() -> None:
     rules = promtool("check", "rules", str(RULES))
     assert rules.returncode == 0, rules.stdout + rules.stderr
-    assert "SUCCESS: 4 rules found" in rules.stdout
+    assert "SUCCESS: 5 rules found" in rules.stdout
     config = promtool("check", "config", str(DEPLOY / "prometheus" / "prometheus.yml"))
     assert config.returncode == 0, config.stdout + config.stderr
 

@@ -13,9 +13,10 @@ import pytest
 from lheo_factory import document, formation
 from sqlalchemy import select
 
-from hub.ingest import ingest, resume_pending
+from hub.ingest import ingest
 from hub.lheo.corpus import CorpusSpec, iter_formations, write_corpus
 from hub.publish.feed import changes_page
+from hub.runs import resume_pending
 from hub.store import Store
 from hub.store.models import Flow
 

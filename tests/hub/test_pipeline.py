@@ -10,10 +10,10 @@ import pytest
 from lheo_factory import document, formation
 from sqlalchemy import select
 
-from hub import pipeline
 from hub.ingest import FlowResult, ingest
 from hub.lheo.corpus import CorpusSpec, write_corpus
-from hub.pipeline import ReadAhead
+from hub.pipeline import parallel as pipeline
+from hub.pipeline.parallel import ReadAhead
 from hub.store import Store
 from hub.store.models import Change, Formation
 

@@ -6,17 +6,18 @@ import io
 import threading
 
 import pytest
-from lheo_factory import document, formation
+from lheo_factory import document, formation, received
 from rich.console import Console
 from sqlalchemy import select
 from typer.testing import CliRunner
 
 from hub.cli import app
 from hub.errors import FlowError
-from hub.ingest import FLOWS, REJECTIONS, FlowResult, ingest, receive
+from hub.ingest import FlowResult, ingest
 from hub.runs import SourceBusy, advisory_key, replay_flow, source_lock
 from hub.status import RUNS
 from hub.store import Store
+from hub.store.flows import FLOWS, REJECTIONS, flow_parts
 
 INVALID = formation("BAD").replace("<certifiante>0", "<certifiante>5")
 
@@ -37,11 +38,13 @@ def test_a_replay_is_a_new_flow_that_changes_nothing_already_stored(store: Store
     assert replayed.flow_id != original.flow_id
     assert replayed.counts.as_dict() == {
         "formations": 3, "created": 0, "updated": 0, "unchanged": 2,
-        "deleted": 0, "rejected": 1, "stale": 0,
+        "deleted": 0, "rejected": 1, "stale": 0, "kept_newer": 0,
     }  # fmt: skip
     assert flow_row(store, original.flow_id)["created"] == 2, "the original keeps its history"
-    new = flow_row(store, replayed.flow_id)
-    assert new["sha256"] == flow_row(store, original.flow_id)["sha256"], "same bytes"
+    with store.engine.connect() as connection:
+        files = [flow_parts(connection, f) for f in (replayed.flow_id, original.flow_id)]
+    assert files[0] == files[1], "the very same archived files"
+    assert flow_row(store, replayed.flow_id)["replay_of"] == original.flow_id
     with store.engine.connect() as connection:
         run = connection.execute(select(RUNS)).mappings().one()
         rejected = connection.execute(
@@ -53,18 +56,22 @@ def test_a_replay_is_a_new_flow_that_changes_nothing_already_stored(store: Store
     )  # fmt: skip
 
 
-def test_a_snapshot_older_than_a_later_flow_is_not_replayed(store: Store) -> None:
+def test_a_snapshot_replayed_after_a_later_flow_never_deletes_what_it_brought(
+    store: Store,
+) -> None:
     snapshot = push(store, formation("F1"), kind="snapshot")
     push(store, formation("F2"))
-    with pytest.raises(FlowError, match="would delete by absence"):
-        replay_flow(store, snapshot.flow_id)
+    replayed = replay_flow(store, snapshot.flow_id)
+    assert (replayed.counts.deleted, replayed.counts.kept_newer) == (0, 1), "F2 stays"
     latest = push(store, formation("F1"), formation("F2"), kind="snapshot")
+    with pytest.raises(FlowError, match="older than snapshot"):
+        replay_flow(store, snapshot.flow_id)
     assert replay_flow(store, latest.flow_id).counts.unchanged == 2
 
 
 def test_a_flow_a_crash_left_received_is_applied_under_its_own_id(store: Store) -> None:
     push(store, formation("F0"))
-    flow_id = receive(store, "dokelio", [document([formation("F1")])], "delta")
+    flow_id = received(store, "dokelio", document([formation("F1")]))
     result = replay_flow(store, flow_id)
     assert result.flow_id == flow_id and result.counts.created == 1
     assert flow_row(store, flow_id)["status"] == "applied"
@@ -133,6 +140,6 @@ def test_hub_replay_prints_the_new_flow_and_its_counts(
     result = CliRunner().invoke(app, ["replay", original.flow_id])
     assert result.exit_code == 0, result.output
     assert f"replays flow {original.flow_id}" in result.output
-    assert "│          1 │       0 │       0 │         1 │" in result.output
+    assert "formations 1 · created 0 · updated 0 · unchanged 1 ·" in result.output
     result = CliRunner().invoke(app, ["replay", "missing-flow"])
     assert result.exit_code == 1 and "no flow 'missing-flow'" in result.output

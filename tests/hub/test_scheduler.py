@@ -26,6 +26,7 @@ from connectors.dokelio.simulator import DokelioSimulator
 from connectors.emfor.simulator import EmforSimulator
 from connectors.simulators import ServerThread
 from hub.errors import ConfigError
+from hub.ingest import FlowResult
 from hub.scheduler import HubScheduler, SourceSchedule, run_source, schedules, trigger_of
 from hub.settings import ScheduleSettings, Settings, SourceSettings
 from hub.status import RUNS
@@ -81,11 +82,11 @@ def test_a_hung_source_times_out_and_never_holds_up_the_others(store: Store) -> 
     release = threading.Event()
     calls: list[str] = []
 
-    def sync(name: str) -> str | None:
+    def sync(name: str) -> list[FlowResult]:
         calls.append(name)
         if name == "hung":
             release.wait(30)
-        return None
+        return []
 
     slots = [
         SourceSchedule("hung", IntervalTrigger(seconds=0.2), timeout=0.3),
@@ -105,18 +106,18 @@ def test_a_hung_source_times_out_and_never_holds_up_the_others(store: Store) -> 
     poll(lambda: runs(store, "hung")[0]["finished_at"] is not None)
     [ended] = runs(store, "hung")
     assert ended["outcome"] == "timeout" and "it ended later: success" in str(ended["error"])
-    after = run_source(store, "hung", lambda name: None, timeout=5)
+    after = run_source(store, "hung", lambda name: [], timeout=5)
     assert after.outcome == "success", "the lock is free once the hung run really ended"
 
 
 def test_a_failed_run_is_retried_at_the_next_slot(store: Store) -> None:
     attempts: list[int] = []
 
-    def sync(name: str) -> str | None:
+    def sync(name: str) -> list[FlowResult]:
         attempts.append(1)
         if len(attempts) == 1:
             raise RuntimeError("GET http://127.0.0.1:8102/export: 503 Service Unavailable")
-        return None
+        return []
 
     scheduler = HubScheduler(
         store, [SourceSchedule("emfor", IntervalTrigger(seconds=0.2), 5)], sync

@@ -51,7 +51,7 @@ def test_a_source_is_ok_until_its_lag_passes_its_staleness_threshold(store: Stor
     assert fresh.last_applied is not None and fresh.last_applied.flow_id == applied.flow_id
     assert dict(fresh.last_applied.counts) == {
         "formations": 3, "created": 2, "updated": 0, "unchanged": 0,
-        "deleted": 0, "rejected": 1, "stale": 0,
+        "deleted": 0, "rejected": 1, "stale": 0, "kept_newer": 0,
     }  # fmt: skip
     assert fresh.rejection_rate == pytest.approx(1 / 3)
     assert fresh.lag is not None and timedelta(0) <= fresh.lag < timedelta(minutes=1)

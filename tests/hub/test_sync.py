@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from structlog.testing import capture_logs
 
 from hub.errors import ConfigError
-from hub.ingest import resume_pending
+from hub.runs import resume_pending
 from hub.settings import FetchSettings, Settings, SourceSettings
 from hub.store import Store
 from hub.store.models import Flow, Formation

@@ -1,12 +1,12 @@
 """The figures of the reliability suite: what each test tried, and the table they add up to.
 
 A test takes the ``figures`` fixture (a :class:`Tally`) and counts what it tried: bad
-inputs, fuzz cases, faults survived, records checked and lost, requests held under load.
-When a run is to be reported (``HUB_RELIABILITY_FIGURES`` names a folder: the suite's
-``pytest_configure`` sets one in the process that runs pytest, and :func:`main`, which
-``make reliability`` runs, sets one for its two pytest runs), each test process
-appends one JSON line per test phase to ``figures-<pid>.jsonl`` there: outcome and
-figures. That works the same with or without xdist, since every worker writes its own
+inputs, fuzz cases, lexical variants of an offer, faults survived, records checked and
+lost, requests held under load. When a run is to be reported (``HUB_RELIABILITY_FIGURES``
+names a folder: the suite's ``pytest_configure`` sets one in the process that runs pytest,
+and :func:`main`, which ``make reliability`` runs, sets one for its two pytest runs), each
+test process appends one JSON line per test phase to ``figures-<pid>.jsonl`` there: outcome
+and figures. That works the same with or without xdist, since every worker writes its own
 file; at the end the lines are added up (:func:`summarise`) and the table printed
 (:func:`render`).
 """
@@ -27,7 +27,14 @@ from pathlib import Path
 from typing import Any
 
 FIGURES_ENV = "HUB_RELIABILITY_FIGURES"
-COUNTED = ("bad_inputs", "fuzz_cases", "faults", "records_checked", "records_lost")
+COUNTED = (
+    "bad_inputs",
+    "fuzz_cases",
+    "lexical_variants",
+    "faults",
+    "records_checked",
+    "records_lost",
+)
 
 
 @dataclass
@@ -143,6 +150,11 @@ def render(summary: Summary, *, mode: str) -> str:
         ("checks passed", f"{summary.passed} of {summary.passed + summary.failed}", ""),
         ("bad inputs tried", str(c["bad_inputs"].total()), _labels(c["bad_inputs"])),
         ("fuzz cases tried", str(c["fuzz_cases"].total()), _labels(c["fuzz_cases"])),
+        (
+            "lexical variants tried",
+            str(c["lexical_variants"].total()),
+            _labels(c["lexical_variants"]),
+        ),
         ("faults survived", str(c["faults"].total()), _labels(c["faults"])),
         (
             "records lost",

@@ -152,7 +152,7 @@ def test_a_push_sent_twice_or_late_has_one_effect_and_the_newest_wins(
         assert first.json()["counts"]["created"] == 20
         assert second.json()["counts"] | {"formations": 0} == {
             "formations": 0, "created": 0, "updated": 0, "unchanged": 20,
-            "deleted": 0, "rejected": 0, "stale": 0,
+            "deleted": 0, "rejected": 0, "stale": 0, "kept_newer": 0,
         }  # fmt: skip
         # The same key from four clients at once: one flow applies it, the others wait.
         keyed = document([formation(f"KEYED-{i}") for i in range(20)])

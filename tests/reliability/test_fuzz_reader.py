@@ -5,8 +5,12 @@ ways real exports go wrong: elements dropped, duplicated, reordered or renamed; 
 attributes replaced by random text (XML-special and non-Latin-1 characters included);
 then, at the byte level, raw markup spliced in, bytes overwritten, the document cut short,
 or bytes that are no XML at all. Both ways the hub reads a flow are held to it, and to
-each other: the streaming iterator and the fast path (``split`` + ``read``, which ingest
-uses) must raise alike or yield the same records, each with the same line and hash.
+each other: the streaming iterator and the fast path (``split`` + ``read``, read again by the
+streaming parser when it raises SplitMismatch, as ingest does) must raise alike or yield the
+same records, each with the same line and hash, and the same document errors.
+
+``make reliability`` also runs the differential property of tests/hub/lheo/test_differential.py
+at length: the same offers in thousands of lexical variants, counted in the table.
 """
 
 from __future__ import annotations
@@ -18,18 +22,22 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+import pytest
+from hypothesis import given
 from hypothesis import strategies as st
+from hypothesis_profiles import bounded
 from lxml import etree
 
-from hub.errors import LheoError
+from hub.errors import LheoError, SplitMismatch
 from hub.lheo.corpus import CorpusSpec, formation_xml
 from hub.lheo.reader import LheoReader
 from hub.lheo.schema import NS_22, NS_23
+from tests.hub.lheo.test_differential import Lexical, differential
 from tests.reliability.report import Tally
 from tests.reliability.sizes import scale
 
 EXAMPLES = scale(50, 1500)
+LEXICAL_VARIANTS = 3000
 HANG_SECONDS = 20
 SPEC = CorpusSpec(formations=4, seed=7, regions=("84",), invalid_share=0.0)
 BASE = (
@@ -40,13 +48,7 @@ BASE = (
     + b'\n</offres><extras info="suppressions"><extra info="numero">GONE-1</extra></extras>'
     b"</lheo>\n"
 )
-FUZZ_SETTINGS = settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+FUZZ_SETTINGS = bounded(EXAMPLES)
 
 XML_TEXT = st.text(
     alphabet=st.one_of(
@@ -137,18 +139,25 @@ def mutate_bytes(data: st.DataObject, document: bytes) -> bytes:
     return document
 
 
-def read_streaming(document: bytes) -> tuple[list[tuple[Any, ...]], list[str]]:
+Outcome = tuple[list[tuple[Any, ...]], list[str], list[Any]]
+
+
+def read_streaming(document: bytes) -> Outcome:
     reader = LheoReader(io.BytesIO(document))
     records = [_summary(record) for record in reader]
-    return records, reader.deletions
+    return records, reader.deletions, reader.document_errors
 
 
-def read_fast_path(document: bytes) -> tuple[list[tuple[Any, ...]], list[str]] | None:
+def read_fast_path(document: bytes) -> Outcome | None:
+    """The fast path as ingest takes it: read again the streaming way on SplitMismatch."""
     reader = LheoReader(io.BytesIO(document))
     if reader.context is None:
         return None
-    records = [_summary(reader.read(raw)) for raw in reader.split()]
-    return records, reader.deletions
+    try:
+        records = [_summary(reader.read(raw)) for raw in reader.split()]
+    except SplitMismatch:
+        return read_streaming(document)
+    return records, reader.deletions, reader.document_errors
 
 
 def _summary(record: Any) -> tuple[Any, ...]:
@@ -180,9 +189,10 @@ def check(document: bytes) -> str:
 
 
 def test_the_base_document_reads_cleanly() -> None:
-    records, deletions = read_streaming(BASE)
+    records, deletions, document_errors = read_streaming(BASE)
     assert len(records) == 3 and all(hash_ for _, _, hash_, _ in records)
-    assert deletions == ["GONE-1"] and read_fast_path(BASE) == (records, deletions)
+    assert deletions == ["GONE-1"] and not document_errors
+    assert read_fast_path(BASE) == (records, deletions, document_errors)
 
 
 def test_mutated_formations_are_read_or_refused_never_crash(figures: Tally) -> None:
@@ -216,3 +226,17 @@ def test_random_bytes_and_text_are_refused_cleanly(figures: Tally) -> None:
     blobs()
     figures.count("fuzz_cases", "LHEO reader: random bytes", len(tried))
     assert "refused" in tried
+
+
+@pytest.mark.reliability_full
+def test_thousands_of_lexical_variants_read_like_the_plain_offer(figures: Tally) -> None:
+    """tests/hub/lheo/test_differential.py at length: layout, quotes, prefixes, CDATA,
+    references, comments, PIs, CRLF, BOM and encodings are no content, and the fast path
+    reads what the streaming parser reads without falling back."""
+
+    def tried(lexical: Lexical) -> None:
+        way = "fast path" if lexical.fast else "streaming only"
+        figures.count("lexical_variants", f"{way}: {lexical.encoding}")
+
+    differential(LEXICAL_VARIANTS, tried)
+    assert figures.counts["lexical_variants"].total() == LEXICAL_VARIANTS

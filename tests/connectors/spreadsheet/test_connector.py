@@ -83,8 +83,10 @@ def test_a_sync_converts_the_file_then_costs_one_304(
     assert first.ok, str(first.error)
     expected = {r["numero_formation"] for r in rows} - {lone["numero_formation"]}
     assert live(store) == expected
-    [finding] = first.findings
+    [flow] = first.flows
+    [finding] = flow.rejections
     assert finding.stage == "convert" and finding.line == broken + 2
+    assert finding.file == "export/offres.xlsx" and flow.counts.rejected == 1
     assert "(date_debut)" in finding.path and "n'est pas une date" in finding.reason
     again = sync_source(store, settings, "martinique")
     assert again.ok and again.flows == [] and system.requests[-1] == 304

@@ -14,6 +14,7 @@ from lxml import etree
 
 from hub.api.app import create_app
 from hub.ingest import ingest
+from hub.lheo.reader import LheoReader
 from hub.lheo.schema import xml_schema
 from hub.settings import Settings
 from hub.store import Store
@@ -47,6 +48,41 @@ def test_the_feed_is_valid_lheo_with_an_etag_and_304(client: httpx.Client, store
     load(store, document([formation("F3")]))
     changed = client.get("/v1/feed/lheo", headers={"If-None-Match": etag})
     assert changed.status_code == 200 and changed.headers["etag"] != etag
+
+
+def test_with_nothing_to_send_the_feed_answers_204_with_the_cursor(
+    client: httpx.Client, store: Store
+) -> None:
+    for headers in ({}, {"Accept-Encoding": "gzip"}):
+        empty = client.get("/v1/feed/lheo", headers=headers)
+        assert empty.status_code == 204, empty.text
+        assert empty.content == b"" and "content-encoding" not in empty.headers
+        assert empty.headers["x-hub-cursor"] == "0"
+        assert client.get("/v1/feed/lheo", params={"since": 0}).status_code == 204
+    etag = client.get("/v1/feed/lheo").headers["etag"]
+    assert client.get("/v1/feed/lheo", headers={"If-None-Match": etag}).status_code == 304
+
+    load(store, document([formation("F1"), formation("F2")]))
+    full = client.get("/v1/feed/lheo")
+    assert full.status_code == 200 and full.headers["etag"] != etag
+    cursor = full.headers["x-hub-cursor"]
+    assert int(cursor) > 0
+    nothing_new = client.get("/v1/feed/lheo", params={"since": cursor})
+    assert nothing_new.status_code == 204 and nothing_new.content == b""
+    assert nothing_new.headers["x-hub-cursor"] == cursor
+    same = {"If-None-Match": nothing_new.headers["etag"]}
+    assert client.get("/v1/feed/lheo", params={"since": cursor}, headers=same).status_code == 304
+
+    load(store, document([], deletions=["F1", "F2"]))
+    assert client.get("/v1/feed/lheo").status_code == 204  # nothing live any more
+    deletions = client.get("/v1/feed/lheo", params={"since": cursor})
+    assert deletions.status_code == 200  # a delta of deletions only is still sent
+    reader = LheoReader(io.BytesIO(deletions.content))
+    assert list(reader) == [] and sorted(reader.deletions) == ["F1", "F2"]
+
+    described = client.get("/openapi.json").json()["paths"]["/v1/feed/lheo"]["get"]
+    assert "204" in described["responses"]
+    assert "X-Hub-Cursor" in described["responses"]["204"]["headers"]
 
 
 def test_the_feed_is_gzipped_when_asked(client: httpx.Client, store: Store) -> None:

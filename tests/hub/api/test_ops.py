@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import gzip
+import hashlib
 import io
 from collections.abc import Iterator
 from pathlib import Path
@@ -64,9 +64,10 @@ def test_rejections_raw_flow_and_replay_for_an_admin(
     assert rejected["path"] == "formation[@numero='BAD']/certifiante"
     assert "certifiante" in rejected["reason"] and rejected["stage"] == "validate"
     raw = httpx.get(f"{api}/v1/admin/flows/{flow.flow_id}/raw", headers=admin)
-    assert raw.headers["content-type"] == "application/gzip"
-    assert f"dokelio-{flow.flow_id}.xml.gz" in raw.headers["content-disposition"]
-    assert gzip.decompress(raw.content) == document([formation("F1"), INVALID])
+    assert raw.headers["content-type"] == "application/xml"
+    assert "filename*=UTF-8''dokelio.xml" in raw.headers["content-disposition"]
+    assert raw.content == document([formation("F1"), INVALID]), "byte for byte as sent"
+    assert raw.headers["x-content-sha256"] == hashlib.sha256(raw.content).hexdigest()
     replay = httpx.post(f"{api}/v1/admin/flows/{flow.flow_id}/replay", headers=admin)
     assert replay.status_code == 200
     body = replay.json()

@@ -194,3 +194,89 @@ def test_a_wrong_declared_encoding_is_a_clear_error() -> None:
 def test_what_is_not_lheo_says_why(data: bytes, message: str) -> None:
     with pytest.raises((MalformedXmlError, UnsupportedLheoError), match=message):
         read(data)
+
+
+def test_comments_and_instructions_are_no_content() -> None:
+    _, [plain] = read(document([formation("F1")]))
+    noted = formation("F1").replace(
+        "<rythme-formation>", "<!-- revu --><?hub vu?><rythme-formation>", 1
+    )
+    noted = noted.replace("<nom>Durand</nom>", "<nom>Dur<!-- x -->and</nom>", 1)
+    _, [from_noted] = read(document([noted]))
+    assert from_noted.content_hash == plain.content_hash
+    assert from_noted.fragment == plain.fragment
+
+
+def test_namespace_declarations_the_formation_does_not_use_are_no_content() -> None:
+    _, [plain] = read(document([formation("F1")]))
+    declared = document([formation("F1")]).replace(
+        b"<lheo ",
+        b'<lheo xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+        b'xsi:schemaLocation="http://lheo.gouv.fr/2.3 lheo.xsd" xmlns:l="http://lheo.gouv.fr/2.3" ',
+    )
+    prefixed = formation("F1").replace("<action ", "<l:action ").replace("</action>", "</l:action>")
+    _, [from_declared] = read(declared)
+    _, [from_prefixed] = read(declared.replace(formation("F1").encode(), prefixed.encode()))
+    assert from_declared.fragment == from_prefixed.fragment == plain.fragment
+
+
+def test_elements_of_another_namespace_keep_theirs() -> None:
+    point = '<g:point xmlns:g="urn:geo">45 5</g:point>'
+    geo = f'<extras info="geo"><extra info="point">{point}</extra></extras>'
+    data = document([formation("F1", extra=geo)]).replace(
+        b"<lheo ", b'<lheo xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+    )
+    _, [record] = read(data)
+    assert record.valid and point.encode() in record.fragment
+    assert record.fragment.startswith(f'<formation xmlns="{NS_23}"'.encode())
+
+
+def test_document_errors_name_what_lheo_does_not_put_there() -> None:
+    foreign = '<formation xmlns="urn:autre" numero="X"/>'
+    data = document([formation("F1"), foreign, "<autre-chose/>"], deletions=["D1"])
+    data = data.replace(b'<extras info="suppressions">', b'<extras info="suppressions"><note/>')
+    data = data.replace(b"</lheo>", b"<ailleurs/></lheo>")
+    reader, records = read(data)
+    assert [r.numero for r in records] == ["F1"] and reader.deletions == ["D1"]
+    found = [(e.numero, e.line, e.path, e.stage) for e in reader.document_errors]
+    assert found == [
+        (None, 6, "lheo/extras/note", "document"),
+        (None, 4, "lheo/offres/formation", "document"),
+        (None, 5, "lheo/offres/autre-chose", "document"),
+        (None, 6, "lheo/ailleurs", "document"),
+    ]
+    assert "urn:autre" in reader.document_errors[1].reason
+
+
+def test_an_offres_without_formation_is_reported() -> None:
+    reader, records = read(document([]))
+    assert records == [] and reader.deletions == [] and not reader.only_deletions
+    [error] = reader.document_errors
+    assert (error.line, error.path) == (2, "lheo/offres")
+    assert error.reason == "offres holds no formation; LHEO requires at least one"
+
+
+def test_a_delta_that_only_deletes_is_told_apart() -> None:
+    reader, records = read(document([], deletions=["D1"]))
+    assert records == [] and reader.deletions == ["D1"]
+    assert reader.document_errors == [] and reader.only_deletions
+
+
+def test_only_formations_of_the_root_offres_are_records() -> None:
+    astray = f"<offres>{formation('ASTRAY')}</offres>".encode()
+    data = document([formation("F1")]).replace(
+        b"</lheo>", b"<extras>" + astray + b"</extras></lheo>"
+    )
+    reader, records = read(data)
+    assert [r.numero for r in records] == ["F1"]
+    assert [e.path for e in reader.document_errors] == ["lheo/extras/offres"]
+
+
+def test_a_byte_order_mark_that_contradicts_the_declaration_keeps_the_fast_path_away() -> None:
+    """libxml2 reads UTF-8 after a UTF-8 byte order mark, whatever the declaration says."""
+    utf8 = document([formation("F1", intitule="Français à Besançon")])
+    data = b"\xef\xbb\xbf" + utf8.replace(b'encoding="UTF-8"', b'encoding="ISO-8859-1"')
+    reader, [record] = read(data)
+    assert reader.encoding == "ISO-8859-1" and reader.context is None
+    assert "Français à Besançon".encode() in record.fragment
+    assert LheoReader(io.BytesIO(b"\xef\xbb\xbf" + utf8)).context is not None

@@ -13,7 +13,7 @@ from hub.ingest import ingest
 from hub.lheo.corpus import CorpusSpec, write_corpus
 from hub.lheo.reader import LheoReader
 from hub.lheo.schema import NS_23, xml_schema
-from hub.publish.feed import changes_page, current_cursor, write_lheo
+from hub.publish.feed import changes_page, current_cursor, open_lheo, write_lheo
 from hub.store import Store
 
 L = {"l": NS_23}
@@ -106,6 +106,42 @@ def test_a_delta_feed_has_the_changes_and_explicit_deletions(store: Store) -> No
     assert [r.numero for r in reader] == ["F1"]
     assert reader.deletions == ["F2"]
     assert xml_schema("2.3").validate(etree.fromstring(delta))
+
+
+def cursor_of(store: Store) -> int:
+    with store.engine.connect() as connection:
+        return current_cursor(connection)
+
+
+def test_with_nothing_to_send_there_is_no_document(store: Store) -> None:
+    """LHEO 2.3 forbids an empty <offres>: no formation to send means no document at all."""
+    assert export(store) == b"" and export(store, since=0) == b""
+    assert open_lheo(store.engine) is None and open_lheo(store.engine, since=0) is None
+    load(store, document([formation("F1")]))
+    cursor = cursor_of(store)
+    assert export(store, since=cursor) == b""
+    assert open_lheo(store.engine, since=cursor) is None
+    started = open_lheo(store.engine)
+    assert started is not None
+    full = b"".join(started)
+    assert full == export(store) and xml_schema("2.3").validate(etree.fromstring(full))
+    load(store, document([formation("F2")]), "snapshot")  # F1 deleted by absence
+    load(store, document([formation("F3")]), "snapshot")
+    load(store, document([], deletions=["F3"]))  # nothing live left
+    assert export(store) == b""
+    assert open_lheo(store.engine) is None
+
+
+def test_a_delta_of_deletions_only_is_still_written(store: Store) -> None:
+    load(store, document([formation("F1"), formation("F2")]))
+    cursor = cursor_of(store)
+    load(store, document([], deletions=["F1"]))
+    delta = export(store, since=cursor)
+    reader = LheoReader(io.BytesIO(delta))
+    assert list(reader) == [] and reader.deletions == ["F1"]
+    # The hub's delta dialect: an <offres> with no formation cannot be XSD-valid.
+    assert not xml_schema("2.3").validate(etree.fromstring(delta))
+    assert export(store, since=cursor_of(store)) == b""
 
 
 def test_looping_on_the_changes_feed_gives_exactly_the_store(store: Store) -> None:
