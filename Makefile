@@ -16,8 +16,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	@touch $(STAMP)
 
+# The demo's simulators (simulators/) are development tooling: importable from this checkout
+# only, never installed with the hub.
 run: install
-	$(BIN)/hub serve
+	PYTHONPATH=. $(BIN)/hub serve
 
 test: install
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
@@ -26,6 +28,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	PYTHONPATH=. $(BIN)/lint-imports
 
 format: install
 	$(BIN)/ruff format .

@@ -12,7 +12,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from hub.lheo.corpus import (
+from simulators.corpus import (
     CorpusSpec,
     formation_numero,
     formation_xml,

@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import BinaryIO, TextIO, cast
 
 try:
-    from hub.lheo.corpus import CorpusSpec, CorpusStats, population_share, write_corpus
+    from simulators.corpus import CorpusSpec, CorpusStats, population_share, write_corpus
 except ModuleNotFoundError:  # a checkout without `pip install -e .`
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from hub.lheo.corpus import CorpusSpec, CorpusStats, population_share, write_corpus
+    from simulators.corpus import CorpusSpec, CorpusStats, population_share, write_corpus
 
 NATIONAL_FORMATIONS = 100_000
 

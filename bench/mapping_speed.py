@@ -3,7 +3,7 @@
     python bench/mapping_speed.py
     python bench/mapping_speed.py --formations 5000 --regions 84 --language-share 0.5
 
-Generates a corpus in memory (hub.lheo.corpus), reads it with the hub's reader as ingest
+Generates a corpus in memory (simulators.corpus), reads it with the hub's reader as ingest
 does (2.2 is upgraded to the 2.3 namespace), then times ``Harmoniser.harmonise`` alone
 and followed by ``to_json`` (what the map stage stores), over several rounds, in CPU
 time (the wall time of a shared machine says more about its other work). The first
@@ -24,10 +24,10 @@ from pathlib import Path
 from lxml import etree
 
 try:
-    from hub.lheo.corpus import CorpusSpec, write_corpus
+    from simulators.corpus import CorpusSpec, write_corpus
 except ModuleNotFoundError:  # a checkout without `pip install -e .`
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from hub.lheo.corpus import CorpusSpec, write_corpus
+    from simulators.corpus import CorpusSpec, write_corpus
 from hub.lheo.reader import LheoReader
 from mappings import Harmoniser, load_tables, to_json
 

@@ -3,8 +3,9 @@
 With the push API present (``hub.api.push``), the real server runs in a subprocess (``hub
 serve`` on a free 127.0.0.1 port) and each delta is POSTed to ``/v1/push/{source}`` with a token
 from ``hub tokens create``; the clock stops when ``/v1/feed/changes`` shows every valid
-formation of the delta. Without it, the same path is measured in process: ``hub.ingest.ingest``
-of the delta, then ``changes_page`` until the changes are visible.
+formation of the delta. Without it, the same path is measured in process:
+``hub.pipeline.ingest.ingest`` of the delta, then ``changes_page`` until the changes are
+visible.
 """
 
 from __future__ import annotations
@@ -26,10 +27,10 @@ import httpx
 from environment import bench_env
 from files import corpus_spec
 
-from hub.ingest import ingest
-from hub.lheo.corpus import CorpusSpec, formation_xml, write_formations
+from hub.pipeline.ingest import ingest
 from hub.publish.feed import changes_page, current_cursor
 from hub.store import Store
+from simulators.corpus import CorpusSpec, formation_xml, write_formations
 
 PUSH_SIZE = 100
 SOURCE = "bench"  # the corpus's own source: each push updates 100 stored formations
@@ -134,7 +135,9 @@ def push_latency(store: Store, args: argparse.Namespace) -> dict[str, Any]:
         "seconds": sum(latencies),
         "p50": statistics.median(latencies),
         "p95": quantiles[18],
-        "path": "HTTP /v1/push" if http else "in process: hub.ingest.ingest + changes_page",
+        "path": "HTTP /v1/push"
+        if http
+        else "in process: hub.pipeline.ingest.ingest + changes_page",
     }
 
 

@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import Any
 
 try:
-    from hub.ingest import FlowResult, ingest
+    from hub.pipeline.ingest import FlowResult, ingest
 except ModuleNotFoundError:  # a checkout without `pip install -e .`
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from hub.ingest import FlowResult, ingest
+    from hub.pipeline.ingest import FlowResult, ingest
 from hub.publish.feed import changes_page, current_cursor, write_lheo
 from hub.store import Store
 

@@ -8,7 +8,7 @@ stages of a harvest, as in ckanext-harvest:
     From the stored cursor, say what to ask for: the first page of what changed since the
     last sync, the export file with its ``If-None-Match``... Nothing is fetched here.
 ``fetch(item) -> Fetched``
-    Get the bytes. The default goes through the hub's :class:`~connectors.http.Fetcher`
+    Get the bytes. The default goes through the hub's :class:`~hub.http.Fetcher`
     (its ``httpx.Client``, timeouts, size limit and retry policy); override it only for a
     transport that is not HTTP GET, and never build a client or a retry loop of your own.
 ``read(fetched) -> LheoFlow``
@@ -22,7 +22,7 @@ stages of a harvest, as in ckanext-harvest:
     (:class:`hub.lheo.dialect.Dialect`: open a zip or a spreadsheet, fix each formation's
     local codes, combine several files into one offer). Plain LHEO needs none.
 
-The runner (:func:`hub.sync.sync_source`) drives the stages: it loads the cursor, calls
+The runner (:func:`hub.pipeline.sync.sync_source`) drives the stages: it loads the cursor, calls
 ``gather``, then for each item ``fetch`` → archive → ``read`` → ingest (the read stage
 runs the dialect), and stores ``LheoFlow.cursor`` after each applied flow. A sync stopped
 anywhere resumes from the last stored cursor; a completed one leaves a cursor that asks
@@ -48,14 +48,14 @@ Example, a service answering one LHEO 2.3 delta per ``since`` date::
 
 Register it in ``pyproject.toml`` under ``[project.entry-points."hub.connectors"]``
 (``example = "connectors.example:Example"``) and describe the source in
-``config/regions/<source>.toml``. A connector that has a simulator names it in
-``simulator`` (``"package.module:Class"``, a :class:`connectors.simulation.SimulatedSystem`).
+``config/regions/<source>.toml``. Its simulator, for the demo and the tests, lives in the
+development package ``simulators/``, which the hub never imports.
 """
 
 from __future__ import annotations
 
 import abc
-from collections.abc import Generator, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
@@ -63,9 +63,9 @@ import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from connectors.dialect import LheoScan, scan_lheo
-from connectors.http import Fetched, Fetcher, WorkItem
 from hub.errors import ConfigError, RecordError
-from hub.lheo.dialect import Dialect, Part
+from hub.http import BearerToken, Fetched, Fetcher, WorkItem, conditional_headers
+from hub.lheo.dialect import Dialect, FlowKind, Part
 from hub.lheo.schema import Version
 from hub.settings import FetchSettings, SourceSettings
 
@@ -87,7 +87,6 @@ __all__ = [
 Cursor = dict[str, Any]
 """A connector's position in its source (page token, last ``since``, ETag...), as JSON."""
 Transport = Literal["pull", "push", "file"]
-FlowKind = Literal["snapshot", "delta"]
 
 
 @dataclass(slots=True)
@@ -117,20 +116,6 @@ class ConnectorOptions(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class BearerToken(httpx.Auth):
-    """``Authorization: Bearer <token>``; its repr never shows the token."""
-
-    def __init__(self, token: str) -> None:
-        self._token = token
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        request.headers["Authorization"] = f"Bearer {self._token}"
-        yield request
-
-    def __repr__(self) -> str:
-        return "BearerToken(***)"
-
-
 class Connector(abc.ABC):
     """Base of every connector: declare the class attributes, override the stages."""
 
@@ -142,8 +127,6 @@ class Connector(abc.ABC):
     """The LHEO version the region sends; None if either."""
     encoding: ClassVar[str] = "UTF-8"
     """The encoding the region's files declare."""
-    simulator: ClassVar[str | None] = None
-    """``"package.module:Class"`` of the simulator of this system, if there is one."""
     Options: ClassVar[type[ConnectorOptions]] = ConnectorOptions
     """The model of the source's ``[options]`` table."""
 
@@ -158,8 +141,12 @@ class Connector(abc.ABC):
             )
 
     @classmethod
-    def options_of(cls, source: SourceSettings) -> ConnectorOptions:
-        """The source's ``[options]`` checked against :attr:`Options`; errors name the file."""
+    def options_of(cls, source: SourceSettings | None) -> ConnectorOptions:
+        """The source's ``[options]`` checked against :attr:`Options`; errors name the file.
+
+        No source (a push source without a configuration file): the defaults."""
+        if source is None:
+            return cls.Options()
         try:
             return cls.Options(**source.options)
         except ValidationError as exc:
@@ -222,3 +209,26 @@ class Connector(abc.ABC):
             context=context or {},
             expect_xml=expect_xml,
         )
+
+    def conditional_item(
+        self, path: str, cursor: Cursor, *, label: str = "", expect_xml: bool = True
+    ) -> WorkItem:
+        """A work item for ``path`` sent with the ``etag`` / ``last_modified`` that ``cursor``
+        holds (``If-None-Match`` / ``If-Modified-Since``): an unchanged file costs one 304.
+
+        The cursor rides along in the item's context: `carried_cursor` gives it back, to be
+        kept as it is when the answer is a 304, and `Fetched.validators` gives the next one.
+        """
+        return self.item(
+            path,
+            headers=conditional_headers(cursor),
+            label=label,
+            context={"cursor": dict(cursor)},
+            expect_xml=expect_xml,
+        )
+
+    @staticmethod
+    def carried_cursor(fetched: Fetched) -> Cursor:
+        """The cursor a `conditional_item` carried ({} when it carried none)."""
+        carried = fetched.item.context.get("cursor")
+        return dict(carried) if isinstance(carried, dict) else {}

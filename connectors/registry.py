@@ -10,16 +10,13 @@ so the hub never lists connectors in code, and a regional package can live outsi
 
 from __future__ import annotations
 
-import importlib
-
 from connectors.base import Connector
-from hub.errors import ConfigError
 from hub.plugins import registered_class, registered_names
 from hub.settings import Settings, SourceSettings
 
 GROUP = "hub.connectors"
 
-__all__ = ["GROUP", "check_sources", "connector_class", "known_connectors", "load_object"]
+__all__ = ["GROUP", "check_sources", "connector_class", "known_connectors"]
 
 
 def known_connectors() -> list[str]:
@@ -45,12 +42,3 @@ def check_sources(settings: Settings) -> None:
     for source in settings.sources.values():
         if source.enabled:
             connector_class(source.connector, source=source)
-
-
-def load_object(reference: str) -> object:
-    """Import ``"package.module:Name"`` (a connector's ``simulator``, say)."""
-    module, _, attribute = reference.partition(":")
-    try:
-        return getattr(importlib.import_module(module), attribute)
-    except (ImportError, AttributeError) as exc:
-        raise ConfigError(f"cannot import {reference!r}: {exc}") from exc

@@ -9,20 +9,37 @@ Every error a person can see says what was wrong, where, and what to do::
     │   ├── MalformedXmlError        not well-formed, truncated, bad encoding
     │   │   └── EncodingMismatchError  the bytes contradict the declared encoding
     │   ├── UnsupportedLheoError     wrong root, namespace or version
-    │   └── SplitMismatch            the fast splitter cannot vouch for a flow: read it again
+    │   ├── SplitMismatch            the fast splitter cannot vouch for a flow: read it again
     │                                with the streaming parser (never shown to a person)
+    │       └── SpreadsheetError     a CSV/XLSX file that is not the column template at all
     ├── FlowError                    a flow could not be applied (nothing was written)
-    │   └── ArchiveError             the raw flow could not be archived (disk full...)
+    │   ├── ArchiveError             the raw flow could not be archived (disk full...)
+    │   ├── FlowHeld                 a snapshot would delete too much: held for an operator
+    │   ├── FlowSuperseded           a newer snapshot made the flow pointless
+    │   ├── FlowNotPending           the flow was applied or settled already
+    │   └── SourceBusy               the source is running elsewhere: retry later
+    ├── SyncFailed                   a scheduled sync ended with an error (stage, URL, why)
     ├── FetchError                   talking to a regional system failed
-    │   ├── RetriableFetchError      timeouts, resets, 429, 5xx, truncated bodies
+    │   ├── RetriableFetchError      timeouts, resets, 408, 5xx, truncated bodies
+    │   │   └── ThrottledError       429 (or 503) with the server's Retry-After
     │   └── FatalFetchError          401/403/404, invalid payload: retrying will not help
+    ├── DeliveryError                delivering to a partner failed
+    │   ├── RetriableDeliveryError   timeouts, resets, 408, 5xx: the partner may take it later
+    │   │   └── ThrottledDeliveryError  429 (or 503) with the partner's Retry-After
+    │   └── RejectedDeliveryError    401/403/404/409/422 and other 4xx: resending will not help
     ├── MappingError                 a code table is broken
-    └── AuthError                    a token is missing, unknown or not allowed here
+    ├── AuthError                    a token is missing, unknown or not allowed here
+    │   └── AccessRefused            a request refused (401/403), rendered as a problem
+    └── RequestError                 an HTTP request the hub cannot take (its body is too big)
+
+Retriable errors carry ``retry_after`` (seconds, or None) for the one retry policy of
+:mod:`hub.http`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 class HubError(Exception):
@@ -89,11 +106,20 @@ class SplitMismatch(LheoError):
     """The byte splitter met something it cannot prove it cuts as libxml2 parses it.
 
     Raised by the fast path only (:meth:`hub.lheo.reader.LheoReader.split` and
-    :func:`hub.lheo.reader.read_raw`); whoever reads the flow then reads it again, whole,
+    :func:`hub.lheo.record.read_raw`); whoever reads the flow then reads it again, whole,
     with the streaming parser, which decides. A person never sees it.
     """
 
     hint = "internal: the flow is read again by the streaming parser"
+
+
+class SpreadsheetError(LheoError):
+    """The file cannot be read as the column template at all; none of its rows was used."""
+
+    hint = (
+        "envoyez un CSV (UTF-8, « ; » ou « , ») ou un XLSX qui suit le modèle de colonnes "
+        "(connectors/spreadsheet/README.md)"
+    )
 
 
 class FlowError(HubError):
@@ -104,16 +130,102 @@ class ArchiveError(FlowError):
     hint = "free space on the archive volume (HUB_ARCHIVE_DIR) and replay the flow"
 
 
+class FlowHeld(FlowError):
+    """A snapshot would delete too much of its source: held for an operator, not applied.
+
+    ``result`` is what it would have done (the pipeline's report of the flow).
+    """
+
+    hint = (
+        "check the source's export; then `hub apply FLOW --confirm-deletions` or `hub discard FLOW`"
+    )
+
+    def __init__(self, message: str, *, result: Any) -> None:
+        super().__init__(message)
+        self.result = result
+
+
+class FlowSuperseded(FlowError):
+    """A newer snapshot of the same source was applied: this flow can change nothing safely."""
+
+    hint = "nothing to do: the newer snapshot holds the source's offer as it is now"
+
+    def __init__(self, message: str, *, by: str) -> None:
+        super().__init__(message)
+        self.by = by
+
+
+class FlowNotPending(FlowError):
+    """The flow was applied, refused or settled already (by this process or another)."""
+
+    hint = "see its state on its page or with `hub flows`"
+
+
+class SourceBusy(FlowError):
+    hint = "a sync or replay of this source is running (here or on another replica): retry later"
+
+
+class SyncFailed(HubError):
+    """A sync ended with an error (its stage, URL and reason are in the message).
+
+    ``flows`` are the flows it applied before it failed (they stay applied).
+    """
+
+    def __init__(self, message: str, *, flows: list[Any] | None = None) -> None:
+        super().__init__(message)
+        self.flows = list(flows or [])
+
+
 class FetchError(HubError):
     """Talking to a regional system failed."""
 
 
 class RetriableFetchError(FetchError):
     hint = "transient: the hub retries with backoff"
+    retry_after: float | None = None
+
+
+class ThrottledError(RetriableFetchError):
+    """The server asked us to slow down (429, or 503 with ``Retry-After``)."""
+
+    def __init__(self, message: str, *, retry_after: float | None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class FatalFetchError(FetchError):
     hint = "check the source's URL and credentials; retrying will not help"
+
+
+class DeliveryError(HubError):
+    """Delivering to a partner failed."""
+
+
+class RetriableDeliveryError(DeliveryError):
+    hint = "transient: the hub retries with backoff, then resends the same delivery next run"
+    retry_after: float | None = None
+
+
+class ThrottledDeliveryError(RetriableDeliveryError):
+    """The partner asked us to slow down (429, or 503 with ``Retry-After``)."""
+
+    def __init__(self, message: str, *, retry_after: float | None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class RejectedDeliveryError(DeliveryError):
+    """The partner refused the delivery; ``errors`` are its reasons (XSD errors...)."""
+
+    hint = (
+        "the partner refused this delivery: read its errors above; the next run builds a "
+        "new one from the acknowledged cursor (or run `hub publish NAME --full`)"
+    )
+
+    def __init__(self, message: str, *, status: int, errors: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.errors = errors or []
 
 
 class MappingError(HubError):
@@ -122,6 +234,26 @@ class MappingError(HubError):
 
 class AuthError(HubError):
     hint = "send a valid token for this source in the Authorization header"
+
+
+class AccessRefused(AuthError):
+    """A request refused for who it is (401) or what it asked (403); rendered as a problem."""
+
+    def __init__(self, status: int, title: str, detail: str, *, hint: str | None = None) -> None:
+        super().__init__(detail, hint=hint)
+        self.status = status
+        self.title = title
+        self.detail = detail
+
+
+class RequestError(HubError):
+    """An HTTP request the hub cannot take as it is."""
+
+
+class BodyTooLarge(RequestError):
+    """A body went past the configured limit while it was read; nothing of it was kept."""
+
+    hint = "split the data into several smaller requests"
 
 
 KEPT_STAGES = frozenset(("flag", "repair"))

@@ -6,6 +6,7 @@ them in code and a regional or partner package can live outside it.
 
 from __future__ import annotations
 
+import importlib
 from importlib.metadata import entry_points
 from typing import TypeVar
 
@@ -37,3 +38,15 @@ def registered_class(
             f"{where}entry point {name!r} is not a {base.__name__} subclass: {loaded!r}"
         )
     return loaded
+
+
+def load_object(reference: str) -> object:
+    """Import ``"package.module:Name"`` (the demo the configuration names, say)."""
+    module, _, attribute = reference.partition(":")
+    try:
+        return getattr(importlib.import_module(module), attribute)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(
+            f"cannot import {reference!r}: {exc}",
+            hint="development tooling (simulators/) runs from a checkout: `make run`",
+        ) from exc

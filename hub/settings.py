@@ -12,7 +12,7 @@ import re
 import tomllib
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -106,6 +106,23 @@ def parse_duration(value: object) -> object:
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 
 
+def env_token(token_env: str | None, *, where: object, owner: str) -> str | None:
+    """The secret in the environment variable ``token_env``; None if no variable is named.
+
+    Sources and publishers alike name the variable, never the secret: an unset or empty one
+    is a ConfigError naming the file (``where``) and who needs it (``owner``: ``source
+    'emfor'``)."""
+    if token_env is None:
+        return None
+    value = os.environ.get(token_env)
+    if not value:
+        raise ConfigError(
+            f"{where}: token_env: environment variable {token_env} is not set "
+            f"({owner} needs its token there)"
+        )
+    return value
+
+
 class ScheduleSettings(_Frozen):
     """When the scheduler runs a source: a cron expression or a fixed interval, plus jitter."""
 
@@ -155,15 +172,9 @@ class SourceSettings(_Frozen):
 
     def token(self) -> str | None:
         """The secret named by ``token_env``, from the environment; None if none is named."""
-        if self.token_env is None:
-            return None
-        value = os.environ.get(self.token_env)
-        if not value:
-            raise ConfigError(
-                f"{self.file or self.name}: token_env: environment variable {self.token_env} "
-                f"is not set (source {self.name!r} needs its token there)"
-            )
-        return value
+        return env_token(
+            self.token_env, where=self.file or self.name, owner=f"source {self.name!r}"
+        )
 
 
 class FetchSettings(_Frozen):
@@ -188,7 +199,10 @@ class SimulatorSettings(_Frozen):
     """Development and demo: simulate the regional systems on 127.0.0.1."""
 
     enabled: bool = False
-    """Start a simulator for each source whose URL points at 127.0.0.1 (``hub serve``)."""
+    """Start the demo named by ``demo`` with ``hub serve`` (and ``hub sync``)."""
+    demo: str | None = Field(default=None, pattern=r"^[\w.]+:\w+$")
+    """``"package.module:Name"`` of the demo (development tooling, not in the hub's wheel):
+    it serves a simulator for each source whose URL points at 127.0.0.1."""
     formations: int = Field(default=120, ge=0)
     """Offers each simulated system starts with."""
     seed: int = 2024
@@ -208,21 +222,34 @@ class PublishingSettings(_Frozen):
     enabled: bool = True
     """Whether ``hub serve`` runs each enabled publisher on its schedule."""
     simulator: bool = False
-    """Development: serve the intercariforef receiver for publishers aimed at 127.0.0.1."""
+    """Development: the demo (``[simulators] demo``) serves the intercariforef receiver for
+    the partners aimed at 127.0.0.1."""
 
 
-def load_sources(folder: Path) -> dict[str, SourceSettings]:
-    """Every ``<name>.toml`` of ``folder``, validated; errors name the file and the key."""
-    sources: dict[str, SourceSettings] = {}
-    for file in sorted(folder.glob("*.toml")) if folder.is_dir() else []:
+Named = TypeVar("Named", bound=BaseModel)
+
+
+def load_toml_folder(folder: Path | None, model: type[Named]) -> dict[str, Named]:
+    """Every ``<name>.toml`` of ``folder`` validated as a ``model``, keyed by name.
+
+    Sources and publishers alike: the file's stem is the model's ``name`` and its path its
+    ``file`` (for messages); errors name the file and the key. No folder (None, or absent)
+    means none."""
+    found: dict[str, Named] = {}
+    for file in sorted(folder.glob("*.toml")) if folder is not None and folder.is_dir() else []:
         try:
             data = tomllib.loads(file.read_text(encoding="utf-8"))
-            sources[file.stem] = SourceSettings(**data, name=file.stem, file=file)
+            found[file.stem] = model(**data, name=file.stem, file=file)
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{file}: invalid TOML: {exc}") from exc
         except ValidationError as exc:
             raise ConfigError(f"{file}: {_problems(exc)}") from exc
-    return sources
+    return found
+
+
+def load_sources(folder: Path) -> dict[str, SourceSettings]:
+    """Every ``<name>.toml`` of ``folder``, validated; errors name the file and the key."""
+    return load_toml_folder(folder, SourceSettings)
 
 
 def _problems(exc: ValidationError) -> str:

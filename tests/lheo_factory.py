@@ -1,6 +1,6 @@
 """Small, hand-readable LHEO documents for tests that need exact control of each record.
 
-The realistic, large corpora come from ``hub.lheo.corpus``; these stay minimal so a test
+The realistic, large corpora come from ``simulators.corpus``; these stay minimal so a test
 reads as its specification.
 """
 
@@ -125,9 +125,9 @@ def received(store: Any, source: str, data: bytes, kind: str = "delta", **how: A
 
     What a process killed right after receiving a flow leaves behind.
     """
-    from hub.ingest import archive_part, ensure_source, receive
+    from hub.pipeline.ingest import archive_part, ensure_source, receive
 
-    ensure_source(store, source, how.pop("region", None))
+    ensure_source(store.engine, source, how.pop("region", None))
     part = archive_part(store.archive_dir, source, [data], name=how.pop("name", f"{source}.xml"))
     flow_id: str = receive(store, source, [part], kind, **how)  # type: ignore[arg-type]
     return flow_id

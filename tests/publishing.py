@@ -20,9 +20,9 @@ from lheo_factory import document
 from lxml import etree
 from sqlalchemy import select
 
-from hub.ingest import ingest
 from hub.lheo.reader import LheoReader
 from hub.lheo.schema import DELETIONS_INFO, NS_23
+from hub.pipeline.ingest import ingest
 from hub.publish.publishers import (
     PublishContext,
     PublisherConfig,
@@ -30,10 +30,10 @@ from hub.publish.publishers import (
     PublishResult,
     run_publisher,
 )
-from hub.publish.simulators.intercariforef import IntercariforefReceiver
 from hub.settings import FetchSettings, PublishingSettings, Settings
 from hub.store import Store
-from hub.store.repository import FORMATIONS
+from hub.store.tables import FORMATIONS
+from simulators.intercariforef import IntercariforefReceiver
 
 TOKEN = "test-intercariforef-token"
 TOKEN_ENV = "HUB_TEST_INTERCARIFOREF_TOKEN"

@@ -18,14 +18,14 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 
-from connectors.dokelio.simulator import DokelioSimulator
-from connectors.emfor.simulator import EmforSimulator
-from connectors.simulation import SimulatedSystem
-from connectors.simulators import ServerThread
 from hub.api.app import create_app
-from hub.scheduler import RunOutcome, hub_sync, run_source
+from hub.ops.scheduler import RunOutcome, hub_sync, run_source
 from hub.settings import Settings, load_settings
 from hub.store import Store
+from simulators.dokelio import DokelioSimulator
+from simulators.emfor import EmforSimulator
+from simulators.serving import ServerThread
+from simulators.system import SimulatedSystem
 
 DOKELIO_TOKEN = "dokelio-ops-test-token"
 

@@ -47,7 +47,6 @@ class DokelioConnector(Connector):
     transport = "pull"
     lheo_version = "2.3"
     encoding = "UTF-8"
-    simulator = "connectors.dokelio.simulator:DokelioSimulator"
     Options = DokelioOptions
     options: DokelioOptions
 

@@ -21,7 +21,6 @@ from pydantic import Field
 
 from connectors.base import Connector, ConnectorOptions, Cursor, Fetched, LheoFlow, WorkItem
 from connectors.emfor.quality import flag_organismes
-from connectors.http import conditional_headers
 from hub.lheo.dialect import Dialect, Flag, Part
 from hub.settings import FetchSettings, SourceSettings
 
@@ -51,15 +50,11 @@ class EmforConnector(Connector):
     transport = "pull"
     lheo_version = "2.2"
     encoding = "ISO-8859-1"
-    simulator = "connectors.emfor.simulator:EmforSimulator"
     Options = EmforOptions
     options: EmforOptions
 
     def gather(self, cursor: Cursor) -> Iterator[WorkItem]:
-        headers = conditional_headers(cursor)
-        yield self.item(
-            self.options.export_path, headers=headers, label="export", context={"cursor": cursor}
-        )
+        yield self.conditional_item(self.options.export_path, cursor, label="export")
 
     @classmethod
     def dialect(
@@ -69,10 +64,5 @@ class EmforConnector(Connector):
 
     def read(self, fetched: Fetched) -> LheoFlow:
         if fetched.not_modified:
-            previous = fetched.item.context.get("cursor")
-            return LheoFlow(None, dict(previous) if isinstance(previous, dict) else {})
-        cursor = {
-            "etag": fetched.headers.get("etag"),
-            "last_modified": fetched.headers.get("last-modified"),
-        }
-        return LheoFlow("snapshot", cursor)
+            return LheoFlow(None, self.carried_cursor(fetched))
+        return LheoFlow("snapshot", fetched.validators)

@@ -69,22 +69,27 @@ def _child(parent: etree._Element, name: str, position: int) -> tuple[etree._Ele
     return created, True
 
 
+def _replaced(element: etree._Element, placeholder: str, code: str, problem: str) -> list[Flag]:
+    """Put ``placeholder`` in ``element``, flagged ``code``: "<problem>, remplacé par ..."."""
+    element.text = placeholder
+    return [Flag(code, f"{problem}, remplacé par {placeholder}")]
+
+
 def _numero_activite(responsable: etree._Element, where: str) -> list[Flag]:
     element, created = _child(responsable, "numero-activite", 0)
     value = (element.text or "").strip()
     path = f"{where}/numero-activite"
     if created or not value:
-        element.text = NUMERO_ACTIVITE_PLACEHOLDER
-        return [Flag("numero-activite-absent", f"{path}: absent, remplacé par {element.text}")]
+        return _replaced(
+            element, NUMERO_ACTIVITE_PLACEHOLDER, "numero-activite-absent", f"{path}: absent"
+        )
     if len(value) != 11 or not value.isdigit():
-        element.text = NUMERO_ACTIVITE_PLACEHOLDER
-        return [
-            Flag(
-                "numero-activite-invalide",
-                f"{path}: « {value} » n'est pas un numéro de déclaration d'activité, "
-                f"remplacé par {element.text}",
-            )
-        ]
+        return _replaced(
+            element,
+            NUMERO_ACTIVITE_PLACEHOLDER,
+            "numero-activite-invalide",
+            f"{path}: « {value} » n'est pas un numéro de déclaration d'activité",
+        )
     return []
 
 
@@ -95,16 +100,11 @@ def _siret(parent: etree._Element, wrapper_name: str, position: int, where: str)
     compact = value.replace(" ", "").replace(".", "")
     path = f"{where}/{wrapper_name}/SIRET"
     if not value:
-        siret.text = SIRET_PLACEHOLDER
-        return [Flag("siret-absent", f"{path}: absent, remplacé par {SIRET_PLACEHOLDER}")]
+        return _replaced(siret, SIRET_PLACEHOLDER, "siret-absent", f"{path}: absent")
     if len(compact) != 14 or not compact.isdigit():
-        siret.text = SIRET_PLACEHOLDER
-        return [
-            Flag(
-                "siret-invalide",
-                f"{path}: « {value} » n'est pas un SIRET, remplacé par {SIRET_PLACEHOLDER}",
-            )
-        ]
+        return _replaced(
+            siret, SIRET_PLACEHOLDER, "siret-invalide", f"{path}: « {value} » n'est pas un SIRET"
+        )
     flags = []
     if compact != value:
         siret.text = compact

@@ -24,6 +24,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import IO, ClassVar
 from urllib.parse import urljoin
@@ -41,10 +42,10 @@ from connectors.base import (
     Transport,
     WorkItem,
 )
+from connectors.codes import LocalCodes
 from connectors.grandest.dumps import Dump, dumps_in, lheo_member, links_of, newest_unseen
-from connectors.http import SPOOL_IN_MEMORY, Fetcher
-from connectors.viacompetences.codes import LocalCodes
 from hub.errors import ConfigError, FatalFetchError
+from hub.http import SPOOL_IN_MEMORY, Fetcher, spool
 from hub.lheo.dialect import Dialect, Flag, Opened, Part
 from hub.settings import FetchSettings, SourceSettings
 
@@ -98,7 +99,6 @@ class GrandEstConnector(Connector):
     transport: ClassVar[Transport] = "pull"
     lheo_version = "2.3"
     encoding = "UTF-8"
-    simulator = "connectors.grandest.simulator:GrandEstSimulator"
     Options = GrandEstOptions
     options: GrandEstOptions
 
@@ -117,7 +117,7 @@ class GrandEstConnector(Connector):
     def dialect(
         cls, source: SourceSettings | None, *, region: str | None, limits: FetchSettings
     ) -> Dialect:
-        options = cls.options_of(source) if source is not None else GrandEstOptions()
+        options = cls.options_of(source)
         assert isinstance(options, GrandEstOptions)
         return GrandEstDialect(
             LocalCodes(options.codes), max_bytes=limits.max_bytes, max_ratio=options.max_ratio
@@ -160,25 +160,17 @@ class GrandEstConnector(Connector):
     def _read_file(self, item: WorkItem, path: Path) -> Fetched:
         """A dropped dump's bytes, under the same size limit as a download."""
         limit = self.fetcher.settings.max_bytes
-        body = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115
-        size = 0
+
+        def too_large(_size: int) -> FatalFetchError:
+            return FatalFetchError(
+                f"{path}: the dump passes the limit of {limit} bytes (fetch.max_bytes); refused"
+            )
+
         try:
             with path.open("rb") as stream:
-                while chunk := stream.read(_CHUNK):
-                    size += len(chunk)
-                    if size > limit:
-                        raise FatalFetchError(
-                            f"{path}: the dump passes the limit of {limit} bytes "
-                            "(fetch.max_bytes); refused"
-                        )
-                    body.write(chunk)
+                body, size = spool(iter(partial(stream.read, _CHUNK), b""), limit, too_large)
         except OSError as exc:
-            body.close()
             raise FatalFetchError(f"{path}: cannot read the dump ({exc})") from exc
-        except BaseException:
-            body.close()
-            raise
-        body.seek(0)
         return Fetched(item, 200, httpx.Headers(), body, size)
 
     # -- read ----------------------------------------------------------------------------

@@ -15,17 +15,17 @@ holding no or several XML files is refused: which one is the offer would be a gu
 from __future__ import annotations
 
 import re
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 from html.parser import HTMLParser
 from pathlib import PurePosixPath
 from typing import IO
 from urllib.parse import unquote, urlsplit
 
-from connectors.http import SPOOL_IN_MEMORY
 from hub.errors import FatalFetchError
+from hub.http import spool
 
 __all__ = [
     "MAX_MEMBERS",
@@ -155,23 +155,16 @@ def _inflate(
     """Read the member in chunks, stopping once it passes what it declared or may weigh."""
     where = f"{name}!{member.filename}"
     limit = min(max_bytes, member.file_size, int(ratio * max(member.compress_size, 1)))
-    out = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115
-    size = 0
+
+    def too_large(_size: int) -> FatalFetchError:
+        return FatalFetchError(
+            f"invalid payload: {where} inflates past {limit} bytes, more than it "
+            "declares or may weigh: a zip bomb; refused"
+        )
+
     try:
         with archive.open(member) as stream:
-            while chunk := stream.read(_CHUNK):
-                size += len(chunk)
-                if size > limit:
-                    raise FatalFetchError(
-                        f"invalid payload: {where} inflates past {limit} bytes, more than it "
-                        "declares or may weigh: a zip bomb; refused"
-                    )
-                out.write(chunk)
+            out, _ = spool(iter(partial(stream.read, _CHUNK), b""), limit, too_large)
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
-        out.close()
         raise FatalFetchError(f"invalid payload: {where} is damaged ({exc})") from exc
-    except BaseException:
-        out.close()
-        raise
-    out.seek(0)
     return out

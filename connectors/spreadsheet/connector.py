@@ -18,7 +18,6 @@ from collections.abc import Iterator
 from typing import IO
 
 from connectors.base import Connector, ConnectorOptions, Cursor, Fetched, LheoFlow, WorkItem
-from connectors.http import conditional_headers
 from connectors.spreadsheet.converter import read
 from hub.lheo.dialect import Dialect, Opened, Part
 from hub.settings import FetchSettings, SourceSettings
@@ -58,10 +57,7 @@ class SpreadsheetConnector(Connector):
     options: SpreadsheetOptions
 
     def gather(self, cursor: Cursor) -> Iterator[WorkItem]:
-        headers = conditional_headers(cursor)
-        yield self.item(
-            self.options.path, headers=headers, context={"cursor": dict(cursor)}, expect_xml=False
-        )
+        yield self.conditional_item(self.options.path, cursor, expect_xml=False)
 
     @classmethod
     def dialect(
@@ -70,12 +66,11 @@ class SpreadsheetConnector(Connector):
         return SpreadsheetDialect(region)
 
     def read(self, fetched: Fetched) -> LheoFlow:
-        previous = dict(fetched.item.context.get("cursor") or {})  # type: ignore[call-overload]
+        previous = self.carried_cursor(fetched)
         if fetched.not_modified:
             return LheoFlow(None, previous)
         cursor: Cursor = {
-            "etag": fetched.headers.get("etag"),
-            "last_modified": fetched.headers.get("last-modified"),
+            **fetched.validators,
             "sha256": fetched.part.sha256 if fetched.part else _sha256(fetched.body),
         }
         if cursor["sha256"] == previous.get("sha256"):

@@ -30,7 +30,8 @@ from connectors.spreadsheet.template import (
     normalise_header,
 )
 from hub.errors import RecordError
-from hub.lheo.schema import DELETIONS_INFO, NS_23, xml_schema
+from hub.lheo.schema import NS_23, xml_schema
+from hub.lheo.writer import document_head, document_tail, formation_in_document
 
 MAX_ROWS = 200_000
 MAX_NUMERO = 128
@@ -288,8 +289,7 @@ def _document(
     report: ConversionReport,
 ) -> bytes:
     """The LHEO 2.3 delta: each formation validated alone against the XSD, then kept."""
-    root = etree.Element(f"{{{NS_23}}}lheo", nsmap={None: NS_23})
-    offres = etree.SubElement(root, f"{{{NS_23}}}offres")
+    kept: list[bytes] = []
     by_number = {row.number: row for row in rows}
     schema = xml_schema("2.3")
     for group in formations.values():
@@ -302,12 +302,15 @@ def _document(
             for number in group.rows:
                 by_number[number].fail("numero_formation", reason)
             continue
-        offres.append(element)
+        fragment = etree.tostring(
+            element, encoding="UTF-8", xml_declaration=False, pretty_print=True
+        )
+        kept.append(formation_in_document(fragment))
         report.formations += 1
         report.sessions += len(group.rows)
-    if deletions:
-        extras = etree.SubElement(root, f"{{{NS_23}}}extras", info=DELETIONS_INFO)
-        for numero in deletions:
-            etree.SubElement(extras, f"{{{NS_23}}}extra", info="numero").text = numero
     report.deletions = len(deletions)
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    return (
+        document_head(one_per_line=True)
+        + b"".join(kept)
+        + document_tail(deletions, one_per_line=True)
+    )

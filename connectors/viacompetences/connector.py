@@ -5,7 +5,7 @@ one per former base: Auvergne (region code 83, ISO-8859-1) and Rhône-Alpes (82,
 Each writes its old region code and its own local codes, and many offers are described in
 both. Each export is archived as fetched; the flow is the pair, and its dialect
 (:class:`~connectors.viacompetences.exports.ViaCompetencesDialect`) harmonises each copy
-(:mod:`connectors.viacompetences.codes`) and merges them by explicit rules
+(:mod:`connectors.codes`) and merges them by explicit rules
 (:mod:`connectors.viacompetences.merge`) into one snapshot of region 84, in which each
 offer appears once with ``<extras info="provenance">``. A rejection names its export and
 its line there.
@@ -38,10 +38,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from connectors.base import Connector, ConnectorOptions, Cursor, Fetched, LheoFlow, WorkItem
-from connectors.http import conditional_headers
-from connectors.viacompetences.codes import LocalCodes, OldRegions
+from connectors.codes import LocalCodes, OldRegions
 from connectors.viacompetences.exports import BaseDialect, ViaCompetencesDialect
 from hub.errors import FatalFetchError
+from hub.http import conditional_headers
 from hub.lheo.dialect import Dialect
 from hub.settings import FetchSettings, SourceSettings
 
@@ -104,7 +104,6 @@ class ViaCompetencesConnector(Connector):
     transport = "pull"
     lheo_version = "2.3"
     encoding = "UTF-8"
-    simulator = "connectors.viacompetences.simulator:ViaCompetencesSimulator"
     Options = ViaCompetencesOptions
     options: ViaCompetencesOptions
 
@@ -112,7 +111,7 @@ class ViaCompetencesConnector(Connector):
     def dialect(
         cls, source: SourceSettings | None, *, region: str | None, limits: FetchSettings
     ) -> Dialect:
-        options = cls.options_of(source) if source is not None else ViaCompetencesOptions()
+        options = cls.options_of(source)
         assert isinstance(options, ViaCompetencesOptions)
         return ViaCompetencesDialect(
             [
@@ -142,7 +141,7 @@ class ViaCompetencesConnector(Connector):
             held[base] = None
         else:
             assert fetched.part is not None, "the runner archives a body before reading it"
-            held[base] = (replace(fetched.part, role=base), _validators(fetched))
+            held[base] = (replace(fetched.part, role=base), fetched.validators)
         following = self._following(cursor, held)
         if following is not None or all(value is None for value in held.values()):
             return LheoFlow(None, cursor, next=following)
@@ -173,10 +172,3 @@ class ViaCompetencesConnector(Connector):
             label=f"{base.name} export" + ("" if conditional else " (again, in full)"),
             context={"base": base.name, "cursor": cursor, "held": held, "conditional": conditional},
         )
-
-
-def _validators(fetched: Fetched) -> dict[str, str | None]:
-    return {
-        "etag": fetched.headers.get("etag"),
-        "last_modified": fetched.headers.get("last-modified"),
-    }

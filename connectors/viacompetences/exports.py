@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from connectors.viacompetences.codes import LocalCodes, OldRegions
+from connectors.codes import LocalCodes, OldRegions
 from connectors.viacompetences.merge import (
     Copy,
     MergePlan,

@@ -1,0 +1,1 @@
+"""The HTTP API: push, the national feed, key figures, the dashboard, operations, auth."""

@@ -8,14 +8,15 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy import text
 
 import hub
-from hub.api import dashboard, feed, ops, push, stats
+from hub.api import dashboard, feed, flows, ops, push, stats
+from hub.api.auth import access_refused_handler
+from hub.api.middleware import RequestMetrics
 from hub.api.problems import hub_error_handler, problem
-from hub.auth import AccessRefused, access_refused_handler
-from hub.errors import HubError
-from hub.scheduler import hub_sync
+from hub.errors import AccessRefused, HubError
+from hub.ops import metrics
+from hub.ops.scheduler import hub_sync
 from hub.settings import Settings
 from hub.store import Store
 from hub.store.db import migrations_current
@@ -33,6 +34,7 @@ def create_app(settings: Settings, store: Store) -> FastAPI:
     )
     app.state.settings = settings
     app.state.store = store
+    metrics.install()  # this process's events feed /metrics
     app.add_exception_handler(HubError, hub_error_handler)
     app.add_exception_handler(AccessRefused, access_refused_handler)
     app.include_router(feed.router)
@@ -42,9 +44,10 @@ def create_app(settings: Settings, store: Store) -> FastAPI:
     app.state.sync = hub_sync(store, settings)
     app.include_router(ops.router)
     app.include_router(ops.admin)
+    app.include_router(flows.admin)
     app.include_router(dashboard.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    app.add_middleware(ops.RequestMetrics)
+    app.add_middleware(RequestMetrics)
 
     @app.get("/healthz", tags=["operations"], summary="The process is alive")
     def healthz() -> dict[str, str]:
@@ -53,9 +56,7 @@ def create_app(settings: Settings, store: Store) -> FastAPI:
     @app.get("/readyz", tags=["operations"], summary="Database reachable and migrations current")
     def readyz(request: Request) -> Any:
         try:
-            with store.engine.connect() as connection:
-                connection.execute(text("SELECT 1"))
-            current = migrations_current(store.engine)
+            current = migrations_current(store.engine)  # reads the schema's version
         except Exception as exc:  # any database failure means "not ready", said plainly
             return problem(503, "Not ready", f"database unreachable: {exc.__class__.__name__}")
         if not current:

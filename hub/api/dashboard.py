@@ -23,7 +23,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from starlette.concurrency import run_in_threadpool
 
-from hub.api import figures, ops
+from hub.api import figures, flows, ops
+from hub.api.auth import log_refusal
 from hub.api.figures import (
     bar_chart,
     fr_duration,
@@ -32,15 +33,15 @@ from hub.api.figures import (
     fr_schedule,
     sparkline,
 )
-from hub.auth import log_refusal, verify
-from hub.errors import ConfigError, FlowError
+from hub.api.state import app_settings, app_store
+from hub.errors import ConfigError, FlowError, SourceBusy
+from hub.ops.health import SourceHealth
 from hub.publish.publishers.config import load_publishers
 from hub.publish.publishers.status import PublisherStatus, publisher_status
-from hub.runs import SourceBusy
 from hub.settings import Settings
-from hub.status import SourceHealth
 from hub.store import Store
 from hub.store.models import utcnow
+from hub.store.tokens import verify
 
 router = APIRouter(include_in_schema=False)
 MAX_FORM_BYTES = 4096
@@ -100,23 +101,13 @@ def _render(name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     return HTMLResponse(html, status_code=status_code)
 
 
-def _store(request: Request) -> Store:
-    store: Store = request.app.state.store
-    return store
-
-
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
 def _summary(sources: list[SourceHealth]) -> dict[str, int]:
     return {status: sum(s.status == status for s in sources) for status in STATUS_LABELS}
 
 
 @router.get("/", response_class=HTMLResponse)
 def dashboard(request: Request, notice: str | None = None) -> HTMLResponse:
-    store, settings = _store(request), _settings(request)
+    store, settings = app_store(request), app_settings(request)
     sources = ops.health(request)
     regions, names = figures.region_counts(store), figures.region_names()
     return _render(
@@ -155,29 +146,29 @@ def source_page(request: Request, name: str, notice: str | None = None) -> HTMLR
     return _render(
         "source.html",
         source=source,
-        runs=figures.recent_runs(_store(request), name, limit=30),
+        runs=figures.recent_runs(app_store(request), name, limit=30),
         runnable=ops.runnable(request, name),
-        warning=_settings(request).health.rejection_rate_warning,
+        warning=app_settings(request).health.rejection_rate_warning,
         notice=NOTICES.get(notice or ""),
     )
 
 
 @router.get("/flows/{flow_id}", response_class=HTMLResponse)
 def flow_page(request: Request, flow_id: str, notice: str | None = None) -> HTMLResponse:
-    detail = ops.flow_detail(_store(request), flow_id)
+    detail = flows.flow_detail(app_store(request), flow_id)
     if detail is None:
         return _render("missing.html", 404, what=f"le flux « {flow_id} »")
     return _render(
         "flow.html",
         flow=detail,
-        replay_of=figures.replay_origin(_store(request), flow_id),
+        replay_of=figures.replay_origin(app_store(request), flow_id),
         notice=NOTICES.get(notice or ""),
     )
 
 
 @router.get("/flows/{flow_id}/raw")
 def flow_raw(request: Request, flow_id: str, part: int = 0) -> Response:
-    return ops.raw_flow(_store(request), flow_id, part)
+    return flows.raw_flow(app_store(request), flow_id, part)
 
 
 async def _admin_form(request: Request, action: str) -> HTMLResponse | None:
@@ -191,7 +182,7 @@ async def _admin_form(request: Request, action: str) -> HTMLResponse | None:
             return _render("refused.html", 413, action=action, reason=reason)
     form = parse_qs(body.decode("utf-8", "replace"))
     token = (form.get("token") or [""])[0].strip()
-    principal = await run_in_threadpool(verify, _store(request).engine, token) if token else None
+    principal = await run_in_threadpool(verify, app_store(request).engine, token) if token else None
     if principal is not None and principal.scope == "admin":
         return None
     reason = "no token in the form" if not token else "not a live admin token"
@@ -221,7 +212,7 @@ async def _flow_action(
     """An admin's button on a flow's page: check the form, do it, say how it went."""
     if (refused := await _admin_form(request, action)) is not None:
         return refused
-    if ops.flow_detail(_store(request), flow_id, limit=0) is None:
+    if flows.flow_detail(app_store(request), flow_id, limit=0) is None:
         return _render("missing.html", 404, what=f"le flux « {flow_id} »")
     try:
         result = await run_in_threadpool(work, request, flow_id)
@@ -235,18 +226,18 @@ async def _flow_action(
 
 @router.post("/flows/{flow_id}/replay")
 async def replay_flow_now(request: Request, flow_id: str) -> Response:
-    return await _flow_action(request, flow_id, "rejouer un flux", ops.replay, "replayed")
+    return await _flow_action(request, flow_id, "rejouer un flux", flows.replay, "replayed")
 
 
 @router.post("/flows/{flow_id}/apply")
 async def apply_held_now(request: Request, flow_id: str) -> Response:
     """Apply a held snapshot, its deletions confirmed by an admin."""
     action = "appliquer un instantané en attente"
-    return await _flow_action(request, flow_id, action, ops.apply_held, "applied")
+    return await _flow_action(request, flow_id, action, flows.apply_held, "applied")
 
 
 @router.post("/flows/{flow_id}/discard")
 async def discard_held_now(request: Request, flow_id: str) -> Response:
     """Drop a held snapshot for good (its files stay archived)."""
     action = "écarter un instantané en attente"
-    return await _flow_action(request, flow_id, action, ops.discard_held, "discarded")
+    return await _flow_action(request, flow_id, action, flows.discard_held, "discarded")

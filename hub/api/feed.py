@@ -9,19 +9,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
-from hub.auth import require_feed_access
+from hub.api.auth import require_feed_access
+from hub.api.state import app_store
 from hub.publish.feed import changes_page, current_cursor, open_lheo
-from hub.store import Store
 
 router = APIRouter(prefix="/v1/feed", tags=["feed"], dependencies=[Depends(require_feed_access)])
 GZIP_LEVEL = 3
 MAX_CURSOR = 2**63 - 1
 """Cursors are change sequence numbers, 64-bit in the store: a larger one is a 422, not a 500."""
-
-
-def _store(request: Request) -> Store:
-    store: Store = request.app.state.store
-    return store
 
 
 def gzip_stream(chunks: Iterator[bytes], level: int = GZIP_LEVEL) -> Iterator[bytes]:
@@ -69,7 +64,7 @@ def feed_lheo(
     if_none_match: Annotated[str | None, Header()] = None,
     accept_encoding: Annotated[str | None, Header()] = None,
 ) -> Response:
-    store = _store(request)
+    store = app_store(request)
     with store.engine.connect() as connection:
         cursor = current_cursor(connection)
     gzip_wanted = "gzip" in (accept_encoding or "")
@@ -96,7 +91,7 @@ def feed_changes(
     since: Annotated[int, Query(ge=0, le=MAX_CURSOR)] = 0,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> dict[str, Any]:
-    with _store(request).engine.connect() as connection:
+    with app_store(request).engine.connect() as connection:
         page = changes_page(connection, since, limit)
     return {
         "since": page.since,

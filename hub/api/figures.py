@@ -16,19 +16,15 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, func, select
 
+from hub.ops import history
+from hub.ops.history import FlowPoint, RunPoint
 from hub.publish.feed import current_cursor
 from hub.publish.stats import region_figures
 from hub.publish.stats import region_names as published_region_names
-from hub.status import RUNS, FlowPoint, RunPoint, flow_point, run_point
 from hub.store import Store
-from hub.store.flows import FLOWS
-from hub.store.models import Action, Formation, FormationIssue, Session
+from hub.store.tables import ACTIONS, FORMATIONS, ISSUES, RUNS, SESSIONS
 from mappings.stats import NATIONAL, RegionFigures
 
-FORMATIONS: Table = Formation.__table__  # type: ignore[attr-defined]
-ACTIONS: Table = Action.__table__  # type: ignore[attr-defined]
-SESSIONS: Table = Session.__table__  # type: ignore[attr-defined]
-ISSUES: Table = FormationIssue.__table__  # type: ignore[attr-defined]
 NARROW_NBSP = "\u202f"
 UNKNOWN_REGION = "?"
 
@@ -229,22 +225,15 @@ def region_names() -> dict[str, str]:
 
 
 def recent_flows(store: Store, limit: int) -> list[tuple[str, FlowPoint]]:
+    """The latest flows of every source, newest first, with their source."""
     with store.engine.connect() as connection:
-        rows = connection.execute(
-            select(FLOWS).order_by(FLOWS.c.received_at.desc(), FLOWS.c.id.desc()).limit(limit)
-        ).mappings()
-        return [(row["source"], flow_point(row)) for row in rows]
+        return history.recent_flows(connection, limit)
 
 
 def recent_runs(store: Store, source: str, limit: int) -> list[RunPoint]:
+    """The source's latest sync runs, newest first."""
     with store.engine.connect() as connection:
-        rows = connection.execute(
-            select(RUNS)
-            .where(RUNS.c.source == source)
-            .order_by(RUNS.c.started_at.desc(), RUNS.c.id.desc())
-            .limit(limit)
-        ).mappings()
-        return [run_point(row) for row in rows]
+        return history.recent_runs(connection, source, limit)
 
 
 def replay_origin(store: Store, flow_id: str) -> str | None:

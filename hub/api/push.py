@@ -24,15 +24,16 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
-from hub.api import push_receipts as receipts
+from hub.api.auth import log_refusal, require_push
 from hub.api.problems import _status_of as status_of
 from hub.api.problems import problem
-from hub.auth import Principal, log_refusal, require_push
 from hub.errors import HubError
-from hub.ingest import FlowResult, apply, archive_part, receive
+from hub.pipeline.apply import apply
+from hub.pipeline.ingest import FlowResult, archive_part, receive
 from hub.settings import Settings
-from hub.store import Store
+from hub.store import Store, receipts
 from hub.store.archive import read_stream
+from hub.store.tokens import Principal
 
 router = APIRouter(prefix="/v1/push", tags=["push"])
 

@@ -7,13 +7,15 @@ those of `mappings.stats.RegionFigures`, never renamed here.
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
+from hub.api.auth import require_feed_access
 from hub.api.problems import problem
-from hub.auth import require_feed_access
+from hub.api.state import app_store
 from hub.publish.feed import current_cursor
 from hub.publish.geojson import feature_collection
 from hub.publish.stats import (
@@ -23,7 +25,6 @@ from hub.publish.stats import (
     resolve_filter,
     resolve_region,
 )
-from hub.store import Store
 
 router = APIRouter(tags=["stats"])
 GEOJSON = "application/geo+json"
@@ -42,9 +43,22 @@ Conventionnement = Annotated[
 ]
 
 
-def _store(request: Request) -> Store:
-    store: Store = request.app.state.store
-    return store
+@dataclass(frozen=True, slots=True)
+class SessionFilterQuery:
+    """The session filter's query parameters, shared by ``/v1/stats/sessions`` and the map."""
+
+    region: Region = None
+    departement: Departement = None
+    kind: Kind = None
+    certification: Certification = None
+    conventionnement: Conventionnement = None
+
+    def resolve(self) -> SessionFilter:
+        """The filter, checked against the tables; ValueError saying what is accepted."""
+        return resolve_filter(**asdict(self))
+
+
+SessionQuery = Annotated[SessionFilterQuery, Depends()]
 
 
 def _invalid(request: Request, exc: ValueError) -> JSONResponse:
@@ -63,30 +77,17 @@ def stats(request: Request, region: Region = None) -> Any:
         code = None if region is None else resolve_region(region)
     except ValueError as exc:
         return _invalid(request, exc)
-    return region_figures(_store(request).engine, code).as_json()
+    return region_figures(app_store(request).engine, code).as_json()
 
 
 @router.get("/v1/stats/sessions", summary="How many language-training sessions match a filter")
-def sessions(
-    request: Request,
-    *,
-    region: Region = None,
-    departement: Departement = None,
-    kind: Kind = None,
-    certification: Certification = None,
-    conventionnement: Conventionnement = None,
-) -> Any:
+def sessions(request: Request, query: SessionQuery) -> Any:
     try:
-        wanted = resolve_filter(
-            region=region,
-            departement=departement,
-            kind=kind,
-            certification=certification,
-            conventionnement=conventionnement,
-        )
+        wanted = query.resolve()
     except ValueError as exc:
         return _invalid(request, exc)
-    return {"filter": wanted.describe(), "sessions": count_sessions(_store(request).engine, wanted)}
+    count = count_sessions(app_store(request).engine, wanted)
+    return {"filter": wanted.describe(), "sessions": count}
 
 
 @router.get(
@@ -103,26 +104,12 @@ def sessions(
         "counted and named in the closing `unlocated` member."
     ),
 )
-def geojson(
-    request: Request,
-    *,
-    region: Region = None,
-    departement: Departement = None,
-    kind: Kind = None,
-    certification: Certification = None,
-    conventionnement: Conventionnement = None,
-) -> Response:
+def geojson(request: Request, query: SessionQuery) -> Response:
     try:
-        wanted: SessionFilter = resolve_filter(
-            region=region,
-            departement=departement,
-            kind=kind,
-            certification=certification,
-            conventionnement=conventionnement,
-        )
+        wanted = query.resolve()
     except ValueError as exc:
         return _invalid(request, exc)
-    engine = _store(request).engine
+    engine = app_store(request).engine
     with engine.connect() as connection:
         cursor = current_cursor(connection)
     return StreamingResponse(

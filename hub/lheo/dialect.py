@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, ClassVar
+from typing import IO, Any, ClassVar, Literal
 
 from lxml import etree
 
@@ -36,12 +36,17 @@ __all__ = [
     "Combined",
     "Dialect",
     "Flag",
+    "FlowKind",
     "Opened",
     "Part",
     "flag_errors",
     "lheo_child",
     "mark_quality",
 ]
+
+FlowKind = Literal["snapshot", "delta"]
+"""How a flow's files apply: a ``snapshot`` holds a source's whole offer (what it lacks is
+deleted), a ``delta`` holds changes (deletions named in root extras)."""
 
 QUALITY_INFO = "qualite-source"
 """``info`` of the formation-level extras that name what the source got wrong."""

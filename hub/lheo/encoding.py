@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import IO
 
 from hub.errors import EncodingMismatchError
+from hub.lheo.writer import xml_declaration
 
 __all__ = ["EncodingCheck", "Verdict", "declared_encoding", "redeclared", "sniff"]
 
@@ -184,7 +185,7 @@ class _Redeclared:
         self._started = True
         found = _DECLARATION.match(data)
         if found is None:
-            return b'<?xml version="1.0" encoding="' + self._encoding + b'"?>' + data
+            return xml_declaration(self._encoding.decode("ascii")) + data
         start, end = found.span(2)
         return data[:start] + self._encoding + data[end:]
 

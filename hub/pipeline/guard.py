@@ -18,20 +18,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection
 
-from hub.errors import FlowError
+from hub.errors import FlowSuperseded
 from hub.store.flows import FlowRow, later_applied
 
-__all__ = ["FlowSuperseded", "Guard", "guard_for"]
-
-
-class FlowSuperseded(FlowError):
-    """A newer snapshot of the same source was applied: this flow can change nothing safely."""
-
-    hint = "nothing to do: the newer snapshot holds the source's offer as it is now"
-
-    def __init__(self, message: str, *, by: str) -> None:
-        super().__init__(message)
-        self.by = by
+__all__ = ["Guard", "guard_for"]
 
 
 @dataclass(frozen=True, slots=True)

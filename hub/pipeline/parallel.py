@@ -28,11 +28,13 @@ from typing import IO
 
 from lxml import etree
 
+from hub.lheo.chunk import FlowContext, RawFormation
 from hub.lheo.dialect import Flag
-from hub.lheo.reader import FormationRecord, LheoReader, read_raw
-from hub.lheo.split import FlowContext, RawFormation
-from hub.store.extract import FormationRows
-from hub.store.repository import FlowApplier, formation_rows
+from hub.lheo.reader import LheoReader
+from hub.lheo.record import FormationRecord, read_raw
+from hub.pipeline.mapstage import formation_rows
+from hub.store.records import FlowApplier
+from hub.store.rows import FormationRows
 
 BATCH = 32
 """Formations per task sent to a worker."""

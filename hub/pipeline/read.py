@@ -24,11 +24,12 @@ from lxml import etree
 from hub.errors import RecordError, UnsupportedLheoError
 from hub.lheo.dialect import Combined, Dialect, Flag, Opened, Part, flag_errors, mark_quality
 from hub.lheo.encoding import EncodingCheck, redeclared, sniff
-from hub.lheo.reader import FormationRecord, LheoReader, read_formation
+from hub.lheo.reader import LheoReader
+from hub.lheo.record import FormationRecord, read_formation
 from hub.lheo.schema import NS_23
 from hub.pipeline.parallel import Mapped, ReadAhead, split_records
 from hub.store.archive import open_archived
-from hub.store.repository import FlowApplier
+from hub.store.records import FlowApplier
 
 __all__ = ["FlowReading", "Policy", "fix_and_mark"]
 

@@ -1,0 +1,1 @@
+"""What the hub publishes: the national feed, GeoJSON, CSV, key figures, publishers."""

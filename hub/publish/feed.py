@@ -15,19 +15,19 @@ at all: :func:`write_lheo` yields nothing and :func:`open_lheo` answers None.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 from sqlalchemy import Connection, Engine, func, select
 
-from hub.lheo.schema import DELETIONS_INFO, NS_23, PROVENANCE_INFO
+from hub.lheo.schema import PROVENANCE_INFO
+from hub.lheo.writer import Deletion, document_head, document_tail, formation_in_document
+from hub.store.changes import CHANGE_SEQ
 from hub.store.db import snapshot_connection
-from hub.store.repository import CHANGE_SEQ, COUNTERS, FORMATIONS
+from hub.store.tables import COUNTERS, FORMATIONS
 
-HEADER = f'<?xml version="1.0" encoding="UTF-8"?>\n<lheo xmlns="{NS_23}"><offres>\n'.encode()
-_OWN_NAMESPACE = f' xmlns="{NS_23}"'.encode()
 _PAGE = 500
 
 
@@ -54,10 +54,9 @@ def _provenance(row: Any) -> bytes:
 
 def formation_bytes(row: Any) -> bytes:
     """A stored fragment ready to sit in a feed: no own xmlns, provenance appended."""
-    fragment: bytes = row.fragment.encode("utf-8")
+    fragment = formation_in_document(row.fragment.encode("utf-8"))
     head_end = fragment.index(b">")
-    head = fragment[:head_end].replace(_OWN_NAMESPACE, b"", 1)
-    body = fragment[head_end:]
+    head, body = fragment[:head_end], fragment[head_end:]
     if body.endswith(b"/>") or head.endswith(b"/"):
         return head.rstrip(b"/") + b">" + _provenance(row) + b"</formation>\n"
     closing = body.rindex(b"</")
@@ -92,7 +91,7 @@ def write_lheo(engine: Engine, *, since: int | None = None) -> Iterator[bytes]:
         if first is None:
             return
         deleted: list[Any] = []
-        yield HEADER
+        yield document_head()
         buffer: list[bytes] = []
         for row in itertools.chain((first,), rows):
             if row.deleted:
@@ -102,14 +101,9 @@ def write_lheo(engine: Engine, *, since: int | None = None) -> Iterator[bytes]:
             if len(buffer) >= 64:
                 yield b"".join(buffer)
                 buffer.clear()
-        buffer.append(b"</offres>")
         # A delta of deletions only leaves <offres> empty: not XSD-valid (offres needs a
         # formation), but the hub's delta dialect, which its readers and the push API take.
-        if deleted:
-            buffer.append(f'<extras info="{DELETIONS_INFO}">'.encode())
-            buffer.extend(_deletion(row) for row in deleted)
-            buffer.append(b"</extras>")
-        buffer.append(b"</lheo>\n")
+        buffer.append(document_tail(deletions_of(deleted)))
         yield b"".join(buffer)
 
 
@@ -131,9 +125,9 @@ def _resumed(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
     yield from rest  # closing this closes the walk, and its transaction, too
 
 
-def _deletion(row: Any) -> bytes:
-    numero = escape(row.numero)
-    return f'<extra info="numero" ref={quoteattr(row.source)}>{numero}</extra>'.encode()
+def deletions_of(rows: Iterable[Any]) -> Iterator[Deletion]:
+    """The deletions of deleted formation rows, each naming its source."""
+    return (Deletion(row.numero, row.source) for row in rows)
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ Where a session is placed, said by its ``position`` property:
 
 - ``source``: the latitude and longitude the source sent (``geolocalisation``);
 - ``departement``: no coordinates were sent, so the session sits at the approximate centre
-  of its département (``hub/lheo/data/departements_centroides.csv``, prefectures to about
+  of its département (``hub/publish/data/departements_centroides.csv``, prefectures to about
   0.1 degree). There is no table of commune positions in the hub, so no finer fallback.
 
 A session with neither is not a feature, but it is never dropped silently: the collection
@@ -55,7 +55,7 @@ class Position:
 @cache
 def departement_centres() -> dict[str, tuple[float, float]]:
     """Département code to the (longitude, latitude) of its prefecture, approximately."""
-    data = resources.files("hub.lheo").joinpath("data/departements_centroides.csv")
+    data = resources.files("hub.publish").joinpath("data/departements_centroides.csv")
     rows = csv.DictReader(io.StringIO(data.read_text(encoding="utf-8")))
     return {row["departement"]: (float(row["longitude"]), float(row["latitude"])) for row in rows}
 

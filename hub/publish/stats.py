@@ -26,7 +26,7 @@ from sqlalchemy import Connection, Engine, distinct, func, select
 from hub.harmonise import harmoniser
 from hub.publish.feed import current_cursor
 from hub.store.db import snapshot_connection
-from hub.store.repository import FORMATIONS, ISSUES, ORGANISMES
+from hub.store.tables import FORMATIONS, ISSUES, ORGANISMES
 from mappings import HarmonisedAction, HarmonisedFormation, HarmonisedSession, Tables, from_json
 from mappings._model import CONVENTIONNEMENTS, LANGUAGE_KINDS
 from mappings.stats import NATIONAL, RegionFigures, key_figures

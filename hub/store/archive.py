@@ -16,8 +16,9 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import IO, cast
+from urllib.parse import unquote, urlsplit
 
 from hub.errors import ArchiveError
 
@@ -74,3 +75,15 @@ def read_stream(stream: IO[bytes]) -> Iterable[bytes]:
 
 def open_archived(path: Path) -> IO[bytes]:
     return cast(IO[bytes], gzip.open(path, "rb"))
+
+
+def archive_name(url: str, base: str | None, label: str | None = None) -> str:
+    """The file's name as served, under the source's url (``auvergne/offres-lheo.xml``)."""
+    parts = urlsplit(url)
+    path = PurePosixPath(unquote(parts.path))
+    fallback = path.name or label or "flux"
+    if parts.scheme not in ("http", "https") or not base:
+        return fallback  # a dropped file: its own name
+    root = PurePosixPath(unquote(urlsplit(base).path) or "/")
+    name = str(path.relative_to(root)) if path.is_relative_to(root) else path.name
+    return name.strip("/") if name not in ("", ".") else fallback

@@ -14,16 +14,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, insert, select, update
+from sqlalchemy import Connection, Engine, insert, select, update
 
 from hub.errors import RecordError
 from hub.lheo.dialect import Part
 from hub.store.db import write_transaction
-from hub.store.models import Flow, FlowPart, FlowRejection, utcnow
-
-FLOWS: Table = Flow.__table__  # type: ignore[attr-defined]
-PARTS: Table = FlowPart.__table__  # type: ignore[attr-defined]
-REJECTIONS: Table = FlowRejection.__table__  # type: ignore[attr-defined]
+from hub.store.models import utcnow
+from hub.store.tables import FLOWS, PARTS, REJECTIONS
 
 PENDING = "received"
 FINAL_STATUSES = ("applied", "failed", "superseded", "discarded")

@@ -10,7 +10,7 @@ Subclass :class:`ConnectorContract` in about three lines::
             return DokelioSimulator(formations=16, invalid_share=0.1, token="t0k3n")
 
 Each test runs the real simulator on 127.0.0.1 and the real runner
-(:func:`hub.sync.sync_source`) on SQLite and on PostgreSQL (the ``store`` fixture).
+(:func:`hub.pipeline.sync.sync_source`) on SQLite and on PostgreSQL (the ``store`` fixture).
 A paged connector sets ``interrupt_at`` to the request its interrupted sync stops at.
 """
 
@@ -25,15 +25,14 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from connectors.simulation import SimulatedSystem
-from connectors.simulators import running
+from hub.pipeline.result import SyncResult
+from hub.pipeline.sync import sync_source
 from hub.settings import FetchSettings, Settings, SourceSettings
 from hub.store import Store
-from hub.store.models import Change, Formation
-from hub.sync import SyncResult, load_cursor, sync_source
-
-FORMATIONS = Formation.__table__  # type: ignore[attr-defined]
-CHANGES = Change.__table__  # type: ignore[attr-defined]
+from hub.store.cursors import load_cursor
+from hub.store.tables import CHANGES, FORMATIONS
+from simulators.serving import running
+from simulators.system import SimulatedSystem
 
 QUICK_FETCH = FetchSettings(
     connect_timeout=2.0,

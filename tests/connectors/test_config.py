@@ -10,9 +10,9 @@ import pytest
 
 from connectors.dokelio import DokelioConnector
 from connectors.emfor import EmforConnector
-from connectors.http import Fetcher
 from connectors.registry import check_sources, connector_class, known_connectors
 from hub.errors import ConfigError
+from hub.http import Fetcher
 from hub.settings import FetchSettings, SourceSettings, load_settings, parse_duration
 
 DOKELIO = """

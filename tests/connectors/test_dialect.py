@@ -22,12 +22,13 @@ from connectors.emfor.quality import (
     flag_organismes,
     luhn_valid,
 )
-from connectors.emfor.simulator import EmforSimulator
 from hub.errors import FatalFetchError
 from hub.lheo.dialect import Dialect, Flag, Part
-from hub.lheo.reader import FormationRecord, LheoReader
+from hub.lheo.reader import LheoReader
+from hub.lheo.record import FormationRecord
 from hub.lheo.schema import NS_22, NS_23
 from hub.pipeline.read import fix_and_mark, flag_findings
+from simulators.emfor import EmforSimulator
 
 PART = Part(name="offres.xml", path=Path("/nonexistent"), sha256="", size_bytes=0)
 

@@ -8,10 +8,10 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from connectors.dokelio.simulator import DokelioSimulator, decode_token, encode_token
-from connectors.simulation import SimulatedSystem
-from hub import sync as sync_module
+from hub.pipeline import sync as sync_module
 from hub.store import Store
+from simulators.dokelio import DokelioSimulator, decode_token, encode_token
+from simulators.system import SimulatedSystem
 from tests.connectors.contract import ConnectorContract, Harness, in_step, serve_harness
 
 TOKEN = "dokelio-test-token"

@@ -10,17 +10,15 @@ from lxml import etree
 from sqlalchemy import select
 
 from connectors.emfor.quality import flag_organismes
-from connectors.emfor.simulator import EmforSimulator
-from connectors.simulation import SimulatedSystem
 from hub.lheo.schema import NS_22, NS_23, xml_schema
 from hub.store import Store
 from hub.store.archive import open_archived
-from hub.store.flows import FLOWS, flow_parts
-from hub.store.models import Formation
-from hub.sync import save_cursor
+from hub.store.cursors import save_cursor
+from hub.store.flows import flow_parts
+from hub.store.tables import FLOWS, FORMATIONS
+from simulators.emfor import EmforSimulator
+from simulators.system import SimulatedSystem
 from tests.connectors.contract import ConnectorContract, Harness, in_step, serve_harness
-
-FORMATIONS = Formation.__table__  # type: ignore[attr-defined]
 
 
 def emfor() -> EmforSimulator:

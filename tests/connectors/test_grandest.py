@@ -14,15 +14,17 @@ from sqlalchemy import select
 
 from connectors.grandest import GrandEstConnector
 from connectors.grandest.dumps import lheo_member
-from connectors.grandest.simulator import GrandEstSimulator
-from connectors.http import Fetcher
-from connectors.simulation import SimulatedSystem
 from hub.errors import ConfigError, FatalFetchError
-from hub.lheo import corpus_text
+from hub.http import Fetcher
+from hub.pipeline.result import SyncResult
+from hub.pipeline.sync import sync_source
 from hub.settings import Settings, SourceSettings, load_settings
 from hub.store import Store
-from hub.store.models import Formation, FormationIssue
-from hub.sync import SyncResult, load_cursor, sync_source
+from hub.store.cursors import load_cursor
+from hub.store.tables import FORMATIONS, ISSUES
+from simulators.corpus import text as corpus_text
+from simulators.grandest import GrandEstSimulator
+from simulators.system import SimulatedSystem
 from tests.connectors.contract import (
     QUICK_FETCH,
     ConnectorContract,
@@ -30,9 +32,6 @@ from tests.connectors.contract import (
     in_step,
     serve_harness,
 )
-
-FORMATIONS = Formation.__table__  # type: ignore[attr-defined]
-ISSUES = FormationIssue.__table__  # type: ignore[attr-defined]
 
 
 def grand_est() -> GrandEstSimulator:

@@ -9,11 +9,12 @@ from email.utils import format_datetime
 import httpx
 import pytest
 
-from connectors.dokelio.simulator import DokelioSimulator
-from connectors.http import Fetcher, RetryEvent, ThrottledError, WorkItem, on_retry
-from connectors.simulators import running
-from hub.errors import FatalFetchError, RetriableFetchError
+from hub.errors import FatalFetchError, RetriableFetchError, ThrottledError
+from hub.events import RetryEvent, on_retry
+from hub.http import Fetcher, WorkItem
 from hub.settings import FetchSettings
+from simulators.dokelio import DokelioSimulator
+from simulators.serving import running
 
 LHEO = b'<?xml version="1.0"?>\n<lheo xmlns="http://lheo.gouv.fr/2.3"><offres/></lheo>\n'
 ITEM = WorkItem("http://region.test/offres", params={"page": "2"})

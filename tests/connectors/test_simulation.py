@@ -9,12 +9,13 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from connectors.dokelio.simulator import DokelioSimulator
-from connectors.faults import Fault
-from connectors.simulators import running, start_simulators
 from hub.settings import FetchSettings, Settings, SimulatorSettings, SourceSettings
 from hub.store import Store
 from hub.store.models import Formation
+from simulators.demo import Demo
+from simulators.dokelio import DokelioSimulator
+from simulators.faults import Fault
+from simulators.serving import running
 
 
 @pytest.mark.parametrize(
@@ -73,7 +74,9 @@ def test_serve_starts_the_configured_simulators_and_a_first_sync_fills_the_store
     dokelio, emfor = free_port(), free_port()
     settings = Settings(
         fetch=FetchSettings(attempts=2, backoff_initial=0.0, jitter=0.0),
-        simulators=SimulatorSettings(enabled=True, formations=8, first_sync=True),
+        simulators=SimulatorSettings(
+            enabled=True, demo="simulators.demo:Demo", formations=8, first_sync=True
+        ),
         sources={
             "dokelio": SourceSettings(
                 name="dokelio",
@@ -87,7 +90,7 @@ def test_serve_starts_the_configured_simulators_and_a_first_sync_fills_the_store
             ),
         },
     )
-    started = start_simulators(settings, store)
+    started = Demo.start(settings, store)
     try:
         assert set(started.servers) == {"dokelio", "emfor"}
         for run in started.first_runs:

@@ -13,24 +13,22 @@ import pytest
 from lxml import etree
 from sqlalchemy import select
 
-from connectors.http import Fetcher
-from connectors.simulation import SimulatedSystem
+from connectors.codes import LocalCodes, OldRegions
 from connectors.viacompetences import ViaCompetencesConnector
-from connectors.viacompetences.codes import LocalCodes, OldRegions
 from connectors.viacompetences.exports import BaseDialect, ViaCompetencesDialect
-from connectors.viacompetences.simulator import ViaCompetencesSimulator
 from hub.errors import ConfigError
-from hub.ingest import archive_part
+from hub.http import Fetcher
 from hub.lheo.schema import NS_23
+from hub.pipeline.ingest import archive_part
 from hub.pipeline.read import FlowReading, Policy, flag_findings
 from hub.settings import FetchSettings, SourceSettings, load_settings
 from hub.store import Store
-from hub.store.models import Formation, FormationIssue
-from hub.sync import load_cursor
+from hub.store.cursors import load_cursor
+from hub.store.tables import FORMATIONS, ISSUES
+from simulators.system import SimulatedSystem
+from simulators.viacompetences import ViaCompetencesSimulator
 from tests.connectors.contract import ConnectorContract, Harness, in_step, serve_harness
 
-FORMATIONS = Formation.__table__  # type: ignore[attr-defined]
-ISSUES = FormationIssue.__table__  # type: ignore[attr-defined]
 NS = {"l": NS_23}
 
 

@@ -16,8 +16,8 @@ from typing import Any
 import yaml
 
 from connectors.registry import check_sources
-from hub import metrics
-from hub.scheduler import schedules
+from hub.ops import metrics
+from hub.ops.scheduler import schedules
 from hub.settings import load_settings
 
 REPO = Path(__file__).resolve().parents[2]

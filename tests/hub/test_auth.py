@@ -16,20 +16,14 @@ from structlog.testing import capture_logs
 from typer.testing import CliRunner
 
 from hub.api.app import create_app
-from hub.auth import (
-    Principal,
-    create_token,
-    list_tokens,
-    require_admin,
-    revoke_tokens,
-    verify,
-)
+from hub.api.auth import require_admin
 from hub.cli import app as cli
 from hub.errors import AuthError
-from hub.ingest import ensure_source
 from hub.settings import ApiSettings, Settings
 from hub.store import Store
 from hub.store.models import Token
+from hub.store.sources import ensure_source
+from hub.store.tokens import Principal, create_token, list_tokens, revoke_tokens, verify
 
 
 def secret_of(token: str) -> str:
@@ -39,8 +33,8 @@ def secret_of(token: str) -> str:
 
 @pytest.fixture
 def reunion(store: Store) -> Store:
-    ensure_source(store, "reunion", "04")
-    ensure_source(store, "guyane", "03")
+    ensure_source(store.engine, "reunion", "04")
+    ensure_source(store.engine, "guyane", "03")
     return store
 
 

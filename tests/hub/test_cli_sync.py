@@ -38,7 +38,8 @@ def config(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -
     path = tmp_path / "hub.toml"
     path.write_text(
         "[fetch]\nattempts = 2\nbackoff_initial = 0.0\njitter = 0.0\n"
-        "[simulators]\nenabled = true\nformations = 12\ninvalid_share = 0.0\nfirst_sync = false\n"
+        '[simulators]\nenabled = true\ndemo = "simulators.demo:Demo"\nformations = 12\n'
+        "invalid_share = 0.0\nfirst_sync = false\n"
     )
     return path
 

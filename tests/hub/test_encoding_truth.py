@@ -14,12 +14,12 @@ from lheo_factory import document, formation
 from sqlalchemy import select
 
 from hub.errors import EncodingMismatchError
-from hub.ingest import ingest
 from hub.lheo.encoding import EncodingCheck, sniff
+from hub.pipeline.ingest import ingest
 from hub.publish.feed import write_lheo
 from hub.settings import Settings, SourceSettings
 from hub.store import Store
-from hub.store.flows import FLOWS, REJECTIONS
+from hub.store.tables import FLOWS, REJECTIONS
 
 OFFER = [formation("F1"), formation("F2", intitule="Français langue étrangère, niveau A2")]
 

@@ -19,15 +19,15 @@ from typer.testing import CliRunner
 
 from hub.cli import app
 from hub.errors import FlowError
-from hub.ingest import FlowResult, discard, ingest
-from hub.metrics import exposition
-from hub.runs import apply_confirmed
+from hub.ops.health import health_of
+from hub.ops.metrics import exposition
+from hub.pipeline.apply import discard
+from hub.pipeline.ingest import FlowResult, ingest
+from hub.pipeline.replay import apply_confirmed
 from hub.settings import Settings, SourceSettings
-from hub.status import health_of
 from hub.store import Store
-from hub.store.models import Formation
+from hub.store.tables import FORMATIONS
 
-FORMATIONS = Formation.__table__  # type: ignore[attr-defined]
 SOURCE = "emfor"
 
 

@@ -13,14 +13,12 @@ import pytest
 from lheo_factory import document, formation
 from sqlalchemy import select
 
-from hub.ingest import ingest
-from hub.lheo.corpus import CorpusSpec, iter_formations, write_corpus
+from hub.pipeline.ingest import ingest
+from hub.pipeline.replay import resume_pending
 from hub.publish.feed import changes_page
-from hub.runs import resume_pending
 from hub.store import Store
-from hub.store.models import Flow
-
-FLOWS = Flow.__table__  # type: ignore[attr-defined]
+from hub.store.tables import FLOWS
+from simulators.corpus import CorpusSpec, iter_formations, write_corpus
 
 
 def state(store: Store) -> dict[str, str | None]:

@@ -12,9 +12,9 @@ import pytest
 import structlog
 from lheo_factory import document, formation
 
-from hub.ingest import ingest
-from hub.logging import bound, configure_logging, get_logger
-from hub.runs import replay_flow
+from hub.ops.logging import bound, configure_logging, get_logger
+from hub.pipeline.ingest import ingest
+from hub.pipeline.replay import replay_flow
 from hub.settings import LoggingSettings
 from hub.store import Store
 

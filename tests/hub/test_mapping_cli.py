@@ -13,7 +13,7 @@ from lheo_factory import document, formation
 from typer.testing import CliRunner
 
 from hub.cli import app
-from hub.ingest import ingest
+from hub.pipeline.ingest import ingest
 from hub.store import Store
 from mappings import TABLES_DIRECTORY
 

@@ -17,17 +17,25 @@ from live_server import serving
 from prometheus_client.parser import text_string_to_metric_families
 from simulated_hub import simulated_hub
 
-from hub import metrics
 from hub.api.app import create_app
-from hub.auth import create_token
 from hub.errors import LheoError, RetriableFetchError
-from hub.ingest import ensure_source, ingest
+from hub.http import fetch_outcome
+from hub.ops import metrics
+from hub.pipeline.ingest import ingest
 from hub.settings import Settings
 from hub.store import Store
+from hub.store.sources import ensure_source
+from hub.store.tokens import create_token
 
 ALLOWED_LABELS = {"source", "stage", "outcome"}
 HISTOGRAM_LABELS = {"le"}
 INVALID = formation("BAD").replace("<certifiante>0", "<certifiante>5")
+
+
+@pytest.fixture(autouse=True)
+def counting() -> None:
+    """This process counts the hub's events, as a serving hub does (``create_app``)."""
+    metrics.install()
 
 
 def sample(name: str, **labels: str) -> float:
@@ -73,14 +81,14 @@ def test_a_refused_flow_and_a_dry_run(store: Store) -> None:
 def test_fetch_outcomes_are_short_and_bounded() -> None:
     timeout = RetriableFetchError("GET http://x/: timed out")
     timeout.__cause__ = httpx.ReadTimeout("slow")
-    assert metrics.fetch_outcome(timeout) == "timeout"
+    assert fetch_outcome(timeout) == "timeout"
     unavailable = RetriableFetchError("GET http://x/a?b=1: 503 Service Unavailable")
-    assert metrics.fetch_outcome(unavailable) == "http_503"
+    assert fetch_outcome(unavailable) == "http_503"
     cut = RetriableFetchError("GET http://x/: truncated body: 10 bytes of the 20 announced")
-    assert metrics.fetch_outcome(cut) == "truncated"
+    assert fetch_outcome(cut) == "truncated"
     refused = RetriableFetchError("GET http://x/: connection failed")
     refused.__cause__ = httpx.ConnectError("refused")
-    assert metrics.fetch_outcome(refused) == "connect"
+    assert fetch_outcome(refused) == "connect"
 
 
 def test_metrics_endpoint_serves_the_health_gauges_with_only_the_allowed_labels(
@@ -114,7 +122,7 @@ def test_metrics_endpoint_serves_the_health_gauges_with_only_the_allowed_labels(
 
 
 def test_feed_and_push_requests_are_counted_with_their_sizes(store: Store) -> None:
-    ensure_source(store, "pushed-region", "93")
+    ensure_source(store.engine, "pushed-region", "93")
     token = create_token(store.engine, "push", source="pushed-region").token
     before_feed = sample("hub_feed_requests_total", stage="changes", outcome="200")
     before_size = sample("hub_response_size_bytes_sum", stage="feed_changes")

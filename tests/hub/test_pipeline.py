@@ -10,15 +10,12 @@ import pytest
 from lheo_factory import document, formation
 from sqlalchemy import select
 
-from hub.ingest import FlowResult, ingest
-from hub.lheo.corpus import CorpusSpec, write_corpus
 from hub.pipeline import parallel as pipeline
+from hub.pipeline.ingest import FlowResult, ingest
 from hub.pipeline.parallel import ReadAhead
 from hub.store import Store
-from hub.store.models import Change, Formation
-
-FORMATIONS = Formation.__table__  # type: ignore[attr-defined]
-CHANGES = Change.__table__  # type: ignore[attr-defined]
+from hub.store.tables import CHANGES, FORMATIONS
+from simulators.corpus import CorpusSpec, write_corpus
 
 
 def push(store: Store, data: bytes, kind: str = "snapshot", source: str = "idf") -> FlowResult:

@@ -17,12 +17,12 @@ from typer.testing import CliRunner
 
 from hub.cli import app
 from hub.errors import MappingError
-from hub.ingest import ingest
+from hub.pipeline.ingest import ingest
+from hub.pipeline.remap import RemapResult, _apply, remap
 from hub.publish.feed import current_cursor
-from hub.remap import RemapResult, _apply, remap
 from hub.store import Store
 from hub.store.db import write_transaction
-from hub.store.repository import CHANGES, FORMATIONS, ISSUES
+from hub.store.tables import CHANGES, FORMATIONS, ISSUES
 from mappings import TABLES_DIRECTORY, Harmoniser, load_tables
 
 CORPUS = (

@@ -12,12 +12,13 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from hub.cli import app
-from hub.errors import FlowError
-from hub.ingest import FlowResult, ingest
-from hub.runs import SourceBusy, advisory_key, replay_flow, source_lock
-from hub.status import RUNS
+from hub.errors import FlowError, SourceBusy
+from hub.pipeline.ingest import FlowResult, ingest
+from hub.pipeline.replay import replay_flow
 from hub.store import Store
-from hub.store.flows import FLOWS, REJECTIONS, flow_parts
+from hub.store.flows import flow_parts
+from hub.store.runs import advisory_key, source_lock
+from hub.store.tables import FLOWS, REJECTIONS, RUNS
 
 INVALID = formation("BAD").replace("<certifiante>0", "<certifiante>5")
 
@@ -135,7 +136,7 @@ def test_hub_replay_prints_the_new_flow_and_its_counts(
     monkeypatch.setenv("HUB_DATABASE_URL", database_url)
     monkeypatch.setenv("HUB_ARCHIVE_DIR", str(store.archive_dir))
     monkeypatch.chdir(store.archive_dir.parent)
-    monkeypatch.setattr("hub.cli.out", Console(width=160))
+    monkeypatch.setattr("hub.cli.common.out", Console(width=160))
     original = push(store, formation("F1"))
     result = CliRunner().invoke(app, ["replay", original.flow_id])
     assert result.exit_code == 0, result.output

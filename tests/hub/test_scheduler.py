@@ -22,15 +22,15 @@ from prometheus_client.parser import text_string_to_metric_families
 from simulated_hub import DOKELIO_TOKEN, toml
 from sqlalchemy import select
 
-from connectors.dokelio.simulator import DokelioSimulator
-from connectors.emfor.simulator import EmforSimulator
-from connectors.simulators import ServerThread
 from hub.errors import ConfigError
-from hub.ingest import FlowResult
-from hub.scheduler import HubScheduler, SourceSchedule, run_source, schedules, trigger_of
+from hub.ops.scheduler import HubScheduler, SourceSchedule, run_source, schedules, trigger_of
+from hub.pipeline.ingest import FlowResult
 from hub.settings import ScheduleSettings, Settings, SourceSettings
-from hub.status import RUNS
 from hub.store import Store
+from hub.store.tables import RUNS
+from simulators.dokelio import DokelioSimulator
+from simulators.emfor import EmforSimulator
+from simulators.serving import ServerThread
 
 REPO = Path(__file__).resolve().parents[2]
 

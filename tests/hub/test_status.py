@@ -16,11 +16,11 @@ from typer.testing import CliRunner
 
 from hub.cli import app
 from hub.errors import LheoError
-from hub.ingest import FlowResult, ingest
-from hub.runs import recorded_run
-from hub.status import Expectation, SourceHealth, source_health
+from hub.ops.health import Expectation, SourceHealth, source_health
+from hub.pipeline.ingest import FlowResult, ingest
 from hub.store import Store
 from hub.store.models import utcnow
+from hub.store.runs import recorded_run
 
 DAY = timedelta(days=1)
 INVALID = formation("BAD").replace("<certifiante>0", "<certifiante>5")
@@ -132,7 +132,8 @@ def test_hub_status_prints_the_table_and_check_exits_1_when_a_source_is_failing(
     monkeypatch.setenv("HUB_DATABASE_URL", database_url)
     monkeypatch.setenv("HUB_ARCHIVE_DIR", str(store.archive_dir))
     monkeypatch.chdir(str(tmp_path))
-    monkeypatch.setattr("hub.cli.out", Console(width=160))  # a wide terminal, whatever runs us
+    # A wide terminal, whatever runs us.
+    monkeypatch.setattr("hub.cli.common.out", Console(width=160))
     push(store, "dokelio", formation("F1"), INVALID)
     runner = CliRunner()
     result = runner.invoke(app, ["status", "--check"])

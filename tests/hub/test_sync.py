@@ -11,11 +11,12 @@ from sqlalchemy import func, select
 from structlog.testing import capture_logs
 
 from hub.errors import ConfigError
-from hub.runs import resume_pending
+from hub.pipeline.replay import resume_pending
+from hub.pipeline.sync import sync_source
 from hub.settings import FetchSettings, Settings, SourceSettings
 from hub.store import Store
+from hub.store.cursors import load_cursor
 from hub.store.models import Flow, Formation
-from hub.sync import load_cursor, sync_source
 
 BASE = "http://dokelio.test/v1"
 SETTINGS = Settings(

@@ -17,15 +17,13 @@ from lheo_factory import document, flow_status, formation, received
 from sqlalchemy import select
 
 from hub.errors import FlowError
-from hub.ingest import FlowResult, apply, ingest
+from hub.pipeline.apply import apply
+from hub.pipeline.ingest import FlowResult, ingest
+from hub.pipeline.replay import replay_flow, resume_pending
 from hub.publish.feed import write_lheo
-from hub.runs import replay_flow, resume_pending
 from hub.store import Store
-from hub.store.flows import FLOWS
-from hub.store.models import Change, Formation
+from hub.store.tables import CHANGES, FLOWS, FORMATIONS
 
-FORMATIONS = Formation.__table__  # type: ignore[attr-defined]
-CHANGES = Change.__table__  # type: ignore[attr-defined]
 SOURCE = "dokelio"
 
 

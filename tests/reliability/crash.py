@@ -18,8 +18,8 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 from sqlalchemy import text
 
-from hub.auth import create_token
-from hub.ingest import ensure_source
+from hub.store.sources import ensure_source
+from hub.store.tokens import create_token
 from tests.reliability.hubproc import HubProcess, postgres_schema
 from tests.reliability.offer import XML
 
@@ -33,7 +33,7 @@ def running_hub(database: str, folder: Path, **options: Any) -> Iterator[tuple[H
         hub = HubProcess(folder, url, api={"max_push_bytes": 256 * 1024 * 1024}, **options)
         try:
             hub.start().ready()
-            ensure_source(hub.store, SOURCE, "94")
+            ensure_source(hub.store.engine, SOURCE, "94")
             yield hub, create_token(hub.store.engine, "push", source=SOURCE).token
         finally:
             hub.close()

@@ -16,12 +16,10 @@ from typing import Any
 import httpx
 from sqlalchemy import Engine, func, select
 
-from hub.lheo.corpus import CorpusSpec, iter_formations, write_corpus
-from hub.store.models import Action, Change, Flow, Formation, Organisme, Session
+from hub.store.models import Action, Organisme, Session
+from hub.store.tables import CHANGES, FLOWS, FORMATIONS
+from simulators.corpus import CorpusSpec, iter_formations, write_corpus
 
-FORMATIONS = Formation.__table__  # type: ignore[attr-defined]
-CHANGES = Change.__table__  # type: ignore[attr-defined]
-FLOWS = Flow.__table__  # type: ignore[attr-defined]
 CHILDREN = (
     Action.__table__,  # type: ignore[attr-defined]
     Session.__table__,  # type: ignore[attr-defined]

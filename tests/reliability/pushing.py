@@ -14,8 +14,8 @@ from pathlib import Path
 import httpx
 from lheo_factory import document, formation
 
-from hub.auth import create_token
-from hub.ingest import ensure_source
+from hub.store.sources import ensure_source
+from hub.store.tokens import create_token
 from tests.reliability.hubproc import HubProcess, postgres_schema
 from tests.reliability.offer import XML, live_state
 
@@ -52,7 +52,7 @@ def pushing_hub(folder: Path) -> Iterator[Pusher]:
         hub = HubProcess(folder, url, api={"max_push_bytes": LIMIT})
         try:
             hub.start().ready()
-            ensure_source(hub.store, SOURCE, "04")
+            ensure_source(hub.store.engine, SOURCE, "04")
             token = create_token(hub.store.engine, "push", source=SOURCE).token
             with hub.client() as http:
                 seeded = Pusher(hub, http, token)

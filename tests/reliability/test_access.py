@@ -18,10 +18,10 @@ import pytest
 from lheo_factory import document, formation
 from sqlalchemy import inspect, select, text
 
-from hub.auth import create_token, revoke_tokens, verify
-from hub.ingest import ensure_source
 from hub.store import Store
 from hub.store.models import SyncRun
+from hub.store.sources import ensure_source
+from hub.store.tokens import create_token, revoke_tokens, verify
 from tests.reliability.hubproc import HUB, HubProcess, postgres_schema, start_all, wait_until
 from tests.reliability.offer import XML, flow_statuses, replica_from_changes, store_digest
 
@@ -84,8 +84,8 @@ def hubs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hubs]:
             assert tokens.returncode == 0 and admin.startswith("lhub_"), stderr
             assert admin not in stderr, "the token is printed once, on stdout"
             engine = private.store.engine
-            ensure_source(private.store, "reunion", "04")
-            ensure_source(private.store, "guyane", "03")
+            ensure_source(private.store.engine, "reunion", "04")
+            ensure_source(private.store.engine, "guyane", "03")
             yield Hubs(
                 private,
                 public,
@@ -184,7 +184,7 @@ def test_tokens_are_stored_hashed_and_compared_in_constant_time(
         compared.append((len(a), len(b)))
         return compare(a, b)
 
-    monkeypatch.setattr("hub.auth.hmac.compare_digest", spy)
+    monkeypatch.setattr("hub.api.auth.hmac.compare_digest", spy)
     unknown_id = "lhub_t_000000000000_" + secret_of(hubs.admin)
     wrong_secret = hubs.admin[:-3] + ("AAA" if not hubs.admin.endswith("AAA") else "BBB")
     assert verify(engine, unknown_id) is None and verify(engine, wrong_secret) is None

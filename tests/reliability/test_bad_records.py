@@ -15,9 +15,9 @@ import pytest
 from lheo_factory import document, formation
 from sqlalchemy import select
 
-from connectors.spreadsheet.example import example_rows, write_csv, write_xlsx
 from hub.api.push import XLSX
 from hub.store.models import Formation, FormationIssue, Session
+from simulators.spreadsheet import example_rows, write_csv, write_xlsx
 from tests.reliability.offer import live_state, store_digest
 from tests.reliability.pushing import SOURCE, Pusher, assert_problem, pushing_hub
 from tests.reliability.report import Tally

@@ -20,10 +20,10 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import create_engine, select, text
 
-from connectors.dokelio.simulator import DokelioSimulator
-from connectors.simulators import ServerThread
-from hub.auth import create_token
 from hub.store.models import Flow, Formation, SyncRun
+from hub.store.tokens import create_token
+from simulators.dokelio import DokelioSimulator
+from simulators.serving import ServerThread
 from tests.reliability.crash import writing
 from tests.reliability.hubproc import HubProcess, postgres_schema, wait_until
 from tests.reliability.offer import flow_statuses, live_state, upserts_per_record

@@ -23,11 +23,11 @@ from typing import Any
 import httpx
 import pytest
 
-from connectors.dokelio.simulator import DokelioSimulator
-from connectors.emfor.simulator import EmforSimulator
-from connectors.simulation import SimulatedSystem
-from connectors.simulators import ServerThread
-from hub.auth import create_token
+from hub.store.tokens import create_token
+from simulators.dokelio import DokelioSimulator
+from simulators.emfor import EmforSimulator
+from simulators.serving import ServerThread
+from simulators.system import SimulatedSystem
 from tests.reliability.hubproc import HubProcess, free_port, postgres_schema, wait_until
 from tests.reliability.offer import live_state
 from tests.reliability.report import Tally

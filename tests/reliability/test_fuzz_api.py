@@ -27,8 +27,8 @@ from schemathesis.checks import (
 )
 from schemathesis.core.failures import FailureGroup
 
-from hub.auth import create_token
-from hub.ingest import ensure_source
+from hub.store.sources import ensure_source
+from hub.store.tokens import create_token
 from tests.reliability.hubproc import HubProcess, postgres_schema
 from tests.reliability.offer import XML
 from tests.reliability.report import Tally
@@ -51,7 +51,7 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiUnderTest]:
         hub = HubProcess(tmp_path_factory.mktemp("fuzz-api"), url, api={"max_push_bytes": 65536})
         try:
             hub.start().ready()
-            ensure_source(hub.store, "reunion", "04")
+            ensure_source(hub.store.engine, "reunion", "04")
             admin = create_token(hub.store.engine, "admin").token
             push = create_token(hub.store.engine, "push", source="reunion").token
             with hub.client() as http:

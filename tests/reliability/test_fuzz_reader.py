@@ -29,9 +29,9 @@ from hypothesis_profiles import bounded
 from lxml import etree
 
 from hub.errors import LheoError, SplitMismatch
-from hub.lheo.corpus import CorpusSpec, formation_xml
 from hub.lheo.reader import LheoReader
 from hub.lheo.schema import NS_22, NS_23
+from simulators.corpus import CorpusSpec, formation_xml
 from tests.hub.lheo.test_differential import Lexical, differential
 from tests.reliability.report import Tally
 from tests.reliability.sizes import scale

@@ -22,10 +22,10 @@ from pathlib import Path
 
 import httpx
 
-from hub.auth import create_token
-from hub.ingest import ensure_source
-from hub.lheo.corpus import CorpusSpec, formation_numero, formation_xml, write_formations
 from hub.lheo.reader import LheoReader
+from hub.store.sources import ensure_source
+from hub.store.tokens import create_token
+from simulators.corpus import CorpusSpec, formation_numero, formation_xml, write_formations
 from tests.reliability.hubproc import HubProcess, postgres_schema
 from tests.reliability.offer import XML, Key, apply_changes, live_state, merge, replica_from_changes
 from tests.reliability.report import Tally
@@ -157,7 +157,7 @@ def test_regions_push_while_portals_read(tmp_path: Path, figures: Tally) -> None
             hub.start().ready()
             regions = []
             for source, code in REGIONS.items():
-                ensure_source(hub.store, source, code)
+                ensure_source(hub.store.engine, source, code)
                 token = create_token(hub.store.engine, "push", source=source).token
                 region = Region(source, code, token)
                 seed = region.document(dict.fromkeys(range(SEED_FORMATIONS), 0), [])

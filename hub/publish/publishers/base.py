@@ -12,9 +12,9 @@ stages; the runner (:mod:`hub.publish.publishers.runner`) owns everything else: 
     delivery sends, byte for byte.
 ``deliver(delivery) -> Acknowledgement``
     Hand the spooled files to the partner and return its acknowledgement. Raise
-    :class:`~hub.publish.http.RetriableDeliveryError` for what may work later (the runner
+    :class:`~hub.errors.RetriableDeliveryError` for what may work later (the runner
     records it and resends the same files next run) and
-    :class:`~hub.publish.http.RejectedDeliveryError` for a refusal. HTTP publishers use
+    :class:`~hub.errors.RejectedDeliveryError` for a refusal. HTTP publishers use
     :meth:`Publisher.sender` (the hub's client and retry policy), never their own loop.
 
 Two modes, declared by ``mode``:
@@ -25,6 +25,7 @@ Two modes, declared by ``mode``:
   against what the partner holds (``publisher_holding``).
 - ``snapshot``: the whole filtered offer every time (GeoJSON, CSV), skipped when nothing
   changed, and not delivered again when its bytes equal the last acknowledged ones.
+  :class:`SnapshotFilePublisher` keeps one such file up to date in a folder.
 
 Register a publisher in ``pyproject.toml`` under ``[project.entry-points."hub.publishers"]``
 and describe each partner in ``config/publishers/<name>.toml``.
@@ -43,10 +44,8 @@ import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlalchemy import Connection
 
-from connectors.base import BearerToken
-from connectors.http import make_client
-from hub.errors import ConfigError
-from hub.publish.http import RetriableDeliveryError, Sender
+from hub.errors import ConfigError, RetriableDeliveryError
+from hub.http import BearerToken, Sender, make_client
 from hub.publish.publishers.config import PublisherConfig
 from hub.publish.publishers.files import SpooledFile, atomic_copy, atomic_write_bytes, file_sha256
 from hub.settings import Settings
@@ -59,6 +58,7 @@ __all__ = [
     "PublishContext",
     "Publisher",
     "PublisherOptions",
+    "SnapshotFilePublisher",
     "Written",
 ]
 
@@ -251,3 +251,18 @@ class Publisher:
     def retries(self) -> int:
         """Retries made by this publisher's uploads so far (for the ledger and metrics)."""
         return sum(sender.retries for sender in self._senders)
+
+
+class SnapshotFilePublisher(Publisher):
+    """A snapshot publisher that keeps one file up to date in a folder (map, open data).
+
+    ``write`` builds the whole filtered offer as one file; ``deliver`` replaces it in the
+    destination folder, atomically, under its name. The receipt is its SHA-256's start.
+    """
+
+    mode: ClassVar[Mode] = "snapshot"
+    destination_kind: ClassVar[Literal["url", "folder"]] = "folder"
+
+    def deliver(self, delivery: Delivery) -> Acknowledgement:
+        self.drop([(file, file.name) for file in delivery.files])
+        return Acknowledgement(delivery.files[0].sha256[:16], delivery.to_cursor)

@@ -24,17 +24,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tomllib
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import ColumnElement, Table, and_, true
 
 from hub.errors import ConfigError
-from hub.settings import Duration, ScheduleSettings, Settings
+from hub.settings import Duration, ScheduleSettings, Settings, env_token, load_toml_folder
 
 __all__ = ["PublisherConfig", "PublisherFilter", "load_publishers", "publisher_config"]
 
@@ -135,15 +133,7 @@ class PublisherConfig(_Frozen):
 
     def token(self) -> str | None:
         """The secret named by ``token_env``, from the environment; None if none is named."""
-        if self.token_env is None:
-            return None
-        value = os.environ.get(self.token_env)
-        if not value:
-            raise ConfigError(
-                f"{self.where}: token_env: environment variable {self.token_env} is not set "
-                f"(partner {self.name!r} needs its token there)"
-            )
-        return value
+        return env_token(self.token_env, where=self.where, owner=f"partner {self.name!r}")
 
 
 def publishers_dir(settings: Settings) -> Path | None:
@@ -155,21 +145,7 @@ def publishers_dir(settings: Settings) -> Path | None:
 
 def load_publishers(settings: Settings) -> dict[str, PublisherConfig]:
     """Every ``<name>.toml`` of the publishers folder, validated; errors name file and key."""
-    folder = publishers_dir(settings)
-    configs: dict[str, PublisherConfig] = {}
-    for file in sorted(folder.glob("*.toml")) if folder and folder.is_dir() else []:
-        try:
-            data = tomllib.loads(file.read_text(encoding="utf-8"))
-            configs[file.stem] = PublisherConfig(**data, name=file.stem, file=file)
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{file}: invalid TOML: {exc}") from exc
-        except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}"
-                for error in exc.errors()
-            )
-            raise ConfigError(f"{file}: {problems}") from exc
-    return configs
+    return load_toml_folder(publishers_dir(settings), PublisherConfig)
 
 
 def publisher_config(settings: Settings, name: str) -> PublisherConfig:

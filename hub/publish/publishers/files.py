@@ -17,12 +17,12 @@ import gzip
 import hashlib
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import IO
+from typing import IO, BinaryIO
 
 __all__ = [
     "ITEMS_FILE",
@@ -153,33 +153,15 @@ def _fsync_dir(folder: Path) -> None:
         os.close(descriptor)
 
 
-def atomic_copy(source: Path, folder: Path, name: str | None = None) -> Path:
-    """Copy ``source`` into ``folder`` so that the target name appears only when complete."""
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / (name or source.name)
-    partial = partial_name(target)
-    try:
-        # Unbuffered reads take what the source has, so a slow source is copied as it comes.
-        with source.open("rb", buffering=0) as reader, partial.open("wb") as writer:
-            shutil.copyfileobj(reader, writer, _COPY_CHUNK)
-            writer.flush()
-            os.fsync(writer.fileno())
-        partial.replace(target)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
-    _fsync_dir(folder)
-    return target
-
-
-def atomic_write_bytes(folder: Path, name: str, data: bytes) -> Path:
-    """Write ``data`` as ``folder/name``, visible only once complete."""
+def _atomic_write(folder: Path, name: str, fill: Callable[[BinaryIO], object]) -> Path:
+    """Write ``folder/name`` with ``fill`` under its temporary name, flush it to disk, then
+    rename it into place: the name appears only once the file is complete."""
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / name
     partial = partial_name(target)
     try:
         with partial.open("wb") as writer:
-            writer.write(data)
+            fill(writer)
             writer.flush()
             os.fsync(writer.fileno())
         partial.replace(target)
@@ -188,13 +170,29 @@ def atomic_write_bytes(folder: Path, name: str, data: bytes) -> Path:
         raise
     _fsync_dir(folder)
     return target
+
+
+def atomic_copy(source: Path, folder: Path, name: str | None = None) -> Path:
+    """Copy ``source`` into ``folder`` so that the target name appears only when complete."""
+
+    def copy(writer: BinaryIO) -> None:
+        # Unbuffered reads take what the source has, so a slow source is copied as it comes.
+        with source.open("rb", buffering=0) as reader:
+            shutil.copyfileobj(reader, writer, _COPY_CHUNK)
+
+    return _atomic_write(folder, name or source.name, copy)
+
+
+def atomic_write_bytes(folder: Path, name: str, data: bytes) -> Path:
+    """Write ``data`` as ``folder/name``, visible only once complete."""
+    return _atomic_write(folder, name, lambda writer: writer.write(data))
 
 
 @contextmanager
 def spool_lock(spool: Path, name: str) -> Iterator[bool]:
     """Try to lock the partner's spool for this process (``flock``, released if it dies).
 
-    `hub.runs.source_lock` keeps replicas apart on PostgreSQL but only threads on SQLite;
+    `hub.pipeline.replay.source_lock` keeps replicas apart on PostgreSQL but only threads on SQLite;
     this one keeps apart the processes of one host (``hub serve`` and ``hub publish``).
     """
     spool.mkdir(parents=True, exist_ok=True)

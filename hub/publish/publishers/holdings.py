@@ -1,30 +1,25 @@
-"""What a partner holds: ``publisher_holding``, moved only by acknowledged deliveries.
+"""What a delivery changes at the partner: ``items.jsonl``, beside its files.
 
-A delta publisher writes, beside each delivery's files, ``items.jsonl``: one JSON list per
-formation the delivery changes at the partner, ``["u", source, numero, content_hash]`` for
-one it sends and ``["d", source, numero]`` for one it deletes. The ledger applies them to
-the holdings in the transaction that records the acknowledgement (a full file replaces the
-holdings first), so the holdings always say what the partner has, and the next delta can
-send deletions exactly for the formations it holds.
+A delta publisher writes one JSON list per formation the delivery changes at the partner,
+``["u", source, numero, content_hash]`` for one it sends and ``["d", source, numero]`` for
+one it deletes. The ledger hands them to the store (``publisher_holding``,
+:mod:`hub.store.holdings`) in the transaction that records the acknowledgement (a full
+file replaces the holdings first), so the holdings always say what the partner has, and
+the next delta can send deletions exactly for the formations it holds.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from itertools import islice
 from pathlib import Path
-
-from sqlalchemy import Connection, Engine, delete, insert, select, tuple_
+from typing import IO, Any
 
 from hub.publish.publishers.base import Delivery
 from hub.publish.publishers.files import ITEMS_FILE
-from hub.store.models import PublisherHolding
+from hub.store.holdings import HoldingChange
 
-__all__ = ["HOLDINGS", "apply_items", "holdings", "items_of"]
-
-HOLDINGS = PublisherHolding.__table__  # type: ignore[attr-defined]
-_BATCH = 500
+__all__ = ["items_of", "read_items", "write_item"]
 
 
 def items_of(delivery: Delivery) -> Path | None:
@@ -35,51 +30,16 @@ def items_of(delivery: Delivery) -> Path | None:
     return path if path.is_file() else None
 
 
-def _read_items(path: Path) -> Iterator[list[str]]:
+def write_item(items: IO[str], op: str, row: Any) -> None:
+    """One line of ``items.jsonl``: ``u`` (sent, with its content hash) or ``d`` (deleted)."""
+    entry = [op, row.source, row.numero] + ([row.content_hash] if op == "u" else [])
+    items.write(json.dumps(entry, ensure_ascii=False) + "\n")
+
+
+def read_items(path: Path) -> Iterator[HoldingChange]:
+    """The changes ``path`` lists, in order, read as they are consumed."""
     with path.open(encoding="utf-8") as lines:
         for line in lines:
             if line.strip():
-                yield json.loads(line)
-
-
-def _batches(entries: Iterator[list[str]]) -> Iterator[list[list[str]]]:
-    while batch := list(islice(entries, _BATCH)):
-        yield batch
-
-
-def apply_items(connection: Connection, delivery: Delivery, path: Path, *, deletions: bool) -> None:
-    """Apply a delivery's changes to the partner's holdings (upserts; deletions if asked)."""
-    h = HOLDINGS.c
-    for batch in _batches(_read_items(path)):
-        keys = [(entry[1], entry[2]) for entry in batch if entry[0] == "u" or deletions]
-        if keys:
-            connection.execute(
-                delete(HOLDINGS).where(
-                    h.publisher == delivery.publisher, tuple_(h.source, h.numero).in_(keys)
-                )
-            )
-        upserts = {(entry[1], entry[2]): entry[3] for entry in batch if entry[0] == "u"}
-        if upserts:
-            connection.execute(
-                insert(HOLDINGS),
-                [
-                    {
-                        "publisher": delivery.publisher,
-                        "source": source,
-                        "numero": numero,
-                        "content_hash": content_hash,
-                        "delivery_id": delivery.id,
-                    }
-                    for (source, numero), content_hash in upserts.items()
-                ],
-            )
-
-
-def holdings(engine: Engine, publisher: str) -> dict[tuple[str, str], str]:
-    """What the partner holds, ``(source, numero) -> content hash`` (for tests and audits)."""
-    h = HOLDINGS.c
-    with engine.connect() as connection:
-        rows = connection.execute(
-            select(h.source, h.numero, h.content_hash).where(h.publisher == publisher)
-        ).all()
-    return {(row.source, row.numero): row.content_hash for row in rows}
+                op, source, numero, *content_hash = json.loads(line)
+                yield HoldingChange(source, numero, content_hash[0] if op == "u" else None)

@@ -25,7 +25,7 @@ import base64
 import json
 from typing import ClassVar
 
-from hub.publish.http import RetriableDeliveryError
+from hub.errors import RetriableDeliveryError
 from hub.publish.publishers.base import Acknowledgement, Delivery
 from hub.publish.publishers.lheo import LheoPublisher
 

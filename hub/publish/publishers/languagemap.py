@@ -20,11 +20,9 @@ from sqlalchemy import Connection
 
 from hub.publish.geojson import GeoReport, locate, session_feature
 from hub.publish.publishers.base import (
-    Acknowledgement,
-    Delivery,
     Plan,
-    Publisher,
     PublisherOptions,
+    SnapshotFilePublisher,
     Written,
 )
 from hub.publish.publishers.files import SpoolSink
@@ -52,13 +50,11 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-class LanguageMapPublisher(Publisher):
+class LanguageMapPublisher(SnapshotFilePublisher):
     """Writes the language-training sessions as one GeoJSON FeatureCollection."""
 
     name: ClassVar[str] = "languagemap"
-    mode = "snapshot"
     formats: ClassVar[tuple[str, ...]] = ("geojson",)
-    destination_kind = "folder"
     Options = LanguageMapOptions
 
     def _wanted(self) -> SessionFilter:
@@ -103,7 +99,3 @@ class LanguageMapPublisher(Publisher):
             sink.write(("".join(buffer) + "]," + summary[1:] + "\n").encode())
         assert sink.result is not None
         return Written(files=[sink.result], formations=len(formations))
-
-    def deliver(self, delivery: Delivery) -> Acknowledgement:
-        self.drop([(file, file.name) for file in delivery.files])
-        return Acknowledgement(delivery.files[0].sha256[:16], delivery.to_cursor)

@@ -25,22 +25,21 @@ runner applies when, and only when, the partner acknowledges.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, ClassVar
-from xml.sax.saxutils import escape, quoteattr
 
-from sqlalchemy import Connection, and_, select, tuple_
+from sqlalchemy import Connection, and_, select
 
-from hub.lheo.schema import DELETIONS_INFO
-from hub.publish.feed import HEADER, formation_bytes
+from hub.lheo.writer import document_head, document_tail
+from hub.publish.feed import deletions_of, formation_bytes
 from hub.publish.publishers.base import Plan, Publisher, Written
 from hub.publish.publishers.config import PublisherFilter
 from hub.publish.publishers.files import ITEMS_FILE, SpoolSink
-from hub.publish.publishers.holdings import HOLDINGS
-from hub.store.repository import FORMATIONS
+from hub.publish.publishers.holdings import write_item
+from hub.store.holdings import held_among, holds_any
+from hub.store.tables import FORMATIONS, HOLDINGS
 
 __all__ = ["ITEMS_FILE", "LheoCounts", "LheoPublisher", "write_delta", "write_full"]
 
@@ -104,60 +103,20 @@ def _pages(
         last = rows[-1].seq
 
 
-def _item(items: IO[str], op: str, row: Any) -> None:
-    entry = [op, row.source, row.numero] + ([row.content_hash] if op == "u" else [])
-    items.write(json.dumps(entry, ensure_ascii=False) + "\n")
-
-
-def _deletion(row: Any) -> bytes:
-    numero = escape(row.numero)
-    return f'<extra info="numero" ref={quoteattr(row.source)}>{numero}</extra>'.encode()
-
-
-def _close(out: SpoolSink, deletions: list[Any]) -> None:
-    tail = [b"</offres>"]
-    if deletions:
-        tail.append(f'<extras info="{DELETIONS_INFO}">'.encode())
-        tail.extend(_deletion(row) for row in deletions)
-        tail.append(b"</extras>")
-    tail.append(b"</lheo>\n")
-    out.write(b"".join(tail))
-
-
 def write_full(
     connection: Connection, keep: PublisherFilter, to: int, out: SpoolSink, items: IO[str]
 ) -> LheoCounts:
     """Every live formation ``keep`` keeps, up to cursor ``to``."""
     counts = LheoCounts()
-    out.write(HEADER)
+    out.write(document_head())
     for rows in _pages(connection, 0, to, keep=keep):
         kept = [row for row in rows if keeps_row(keep, row)]
         out.write(b"".join(formation_bytes(row) for row in kept))
         for row in kept:
-            _item(items, "u", row)
+            write_item(items, "u", row)
         counts.formations += len(kept)
-    _close(out, [])
+    out.write(document_tail())
     return counts
-
-
-def _held(connection: Connection, publisher: str, rows: list[Any]) -> set[tuple[str, str]]:
-    """Which of ``rows`` the partner holds (one lookup on the holdings' key per page)."""
-    h = HOLDINGS.c
-    keys = list({(row.source, row.numero) for row in rows})
-    found = connection.execute(
-        select(h.source, h.numero).where(
-            h.publisher == publisher, tuple_(h.source, h.numero).in_(keys)
-        )
-    ).all()
-    return {(source, numero) for source, numero in found}
-
-
-def _holds_any(connection: Connection, publisher: str) -> bool:
-    h = HOLDINGS.c
-    return (
-        connection.execute(select(h.numero).where(h.publisher == publisher).limit(1)).first()
-        is not None
-    )
 
 
 def _carrier(connection: Connection, publisher: str, keep: PublisherFilter, since: int) -> Any:
@@ -190,17 +149,17 @@ def write_delta(
     """What changed in (since, to] for this partner; None when it cannot be said (deferred)."""
     counts = LheoCounts()
     deletions: list[Any] = []
-    out.write(HEADER)
+    out.write(document_head())
     for rows in _pages(connection, since, to, keep=None):
-        held = _held(connection, publisher, rows)
+        held = held_among(connection, publisher, {(row.source, row.numero) for row in rows})
         kept: list[Any] = []
         for row in rows:
             if keeps_row(keep, row):
                 kept.append(row)
-                _item(items, "u", row)
+                write_item(items, "u", row)
             elif (row.source, row.numero) in held:
                 deletions.append(row)
-                _item(items, "d", row)
+                write_item(items, "d", row)
         out.write(b"".join(formation_bytes(row) for row in kept))
         counts.formations += len(kept)
     if counts.formations == 0 and deletions:
@@ -210,7 +169,7 @@ def write_delta(
         out.write(formation_bytes(carrier))
         counts.formations, counts.carrier = 1, f"{carrier.source}/{carrier.numero}"
     counts.deletions = len(deletions)
-    _close(out, deletions)
+    out.write(document_tail(deletions_of(deletions)))
     return counts
 
 
@@ -265,6 +224,6 @@ class LheoPublisher(Publisher):
         """Why there is no file: deletions LHEO cannot say yet, or nothing for this partner."""
         if counts is None:
             return Written(nothing="deferred", note=_DEFERRED_DELETIONS)
-        if plan.kind == "full" and _holds_any(connection, self.config.name):
+        if plan.kind == "full" and holds_any(connection, self.config.name):
             return Written(nothing="deferred", note=_DEFERRED_FULL)
         return Written(nothing="up-to-date")

@@ -17,11 +17,9 @@ from sqlalchemy import Connection
 
 from hub.publish.csv_export import write_csv
 from hub.publish.publishers.base import (
-    Acknowledgement,
-    Delivery,
     Plan,
-    Publisher,
     PublisherOptions,
+    SnapshotFilePublisher,
     Written,
 )
 from hub.publish.publishers.files import SpoolSink
@@ -37,13 +35,11 @@ class OpenDataOptions(PublisherOptions):
     """Name of the file in the destination folder (replaced atomically on each delivery)."""
 
 
-class OpenDataPublisher(Publisher):
+class OpenDataPublisher(SnapshotFilePublisher):
     """Writes one CSV row per session of the (filtered) live offer."""
 
     name: ClassVar[str] = "opendata"
-    mode = "snapshot"
     formats: ClassVar[tuple[str, ...]] = ("csv",)
-    destination_kind = "folder"
     Options = OpenDataOptions
 
     def write(self, connection: Connection, plan: Plan, folder: Path) -> Written:
@@ -59,7 +55,3 @@ class OpenDataPublisher(Publisher):
             write_csv(counted(), sink.write)
         assert sink.result is not None
         return Written(files=[sink.result], formations=len(formations))
-
-    def deliver(self, delivery: Delivery) -> Acknowledgement:
-        self.drop([(file, file.name) for file in delivery.files])
-        return Acknowledgement(delivery.files[0].sha256[:16], delivery.to_cursor)

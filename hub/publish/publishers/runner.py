@@ -7,9 +7,10 @@ A run, under the partner's lock (one run at a time per partner, across replicas)
    under the same delivery id, which a partner uses as an idempotency key. It is abandoned
    instead when a full file is asked for, its filter changed, or its files are no longer
    in the spool intact (checked against the ledger's SHA-256).
-2. **Plan.** Otherwise: a full file when asked, when the partner holds nothing yet, when
-   its filter changed or when ``full_every`` has passed; else a delta from the
-   acknowledged cursor. Snapshot publishers always write the whole filtered offer.
+2. **Plan** (:mod:`hub.publish.publishers.planning`). Otherwise: a full file when asked,
+   when the partner holds nothing yet, when its filter changed or when ``full_every`` has
+   passed; else a delta from the acknowledged cursor. Snapshot publishers always write the
+   whole filtered offer.
 3. **Build** the files in the spool from one consistent read of the store, and record the
    delivery (``pending``, with its files and checksums) before the first byte leaves.
 4. **Send**, with the hub's retry policy. The partner's acknowledgement moves the cursor
@@ -22,7 +23,6 @@ own run, so a partner that is down never holds up another (`run_publishers`).
 
 from __future__ import annotations
 
-import secrets
 import shutil
 import tempfile
 import time
@@ -31,24 +31,23 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hub import metrics
-from hub.errors import HubError
-from hub.logging import bound, get_logger
-from hub.publish.feed import current_cursor
-from hub.publish.http import DeliveryError, RejectedDeliveryError
+import structlog
+
+from hub.errors import DeliveryError, HubError, RejectedDeliveryError
+from hub.events import PublishEvent, emit
 from hub.publish.publishers import ledger
-from hub.publish.publishers.base import Delivery, DeliveryKind, Plan, PublishContext, Written
+from hub.publish.publishers.base import Delivery, DeliveryKind, PublishContext
 from hub.publish.publishers.base import Publisher as PublisherBase
 from hub.publish.publishers.config import PublisherConfig
 from hub.publish.publishers.files import SpooledFile, spool_lock, sweep_spool
+from hub.publish.publishers.planning import build
 from hub.publish.publishers.registry import create_publisher
-from hub.runs import replica_id, source_lock
 from hub.store import Store
-from hub.store.db import snapshot_connection
+from hub.store.runs import replica_id, source_lock
 
 __all__ = ["PublishResult", "run_publisher", "run_publishers"]
 
-log = get_logger(__name__)
+log: structlog.stdlib.BoundLogger = structlog.get_logger(__name__)
 
 
 @dataclass(slots=True)
@@ -83,62 +82,6 @@ class PublishResult:
             delivery.deletions,
             delivery.files,
         )
-
-
-def _plan_kind(
-    publisher: PublisherBase,
-    state: ledger.PartnerState | None,
-    *,
-    full: bool,
-    context: PublishContext,
-) -> tuple[DeliveryKind, int | None]:
-    config = publisher.config
-    if publisher.mode == "snapshot":
-        return "full", None
-    if full or state is None or state.cursor_acknowledged is None:
-        return "full", None
-    if state.filter_fingerprint != config.fingerprint():
-        return "full", None
-    if config.full_every is not None and (
-        state.last_full_at is None or context.clock() - state.last_full_at >= config.full_every
-    ):
-        return "full", None
-    return "delta", state.cursor_acknowledged
-
-
-def _build(
-    store: Store, publisher: PublisherBase, *, full: bool, spool: Path
-) -> tuple[Plan, Written]:
-    """Plan and write the next delivery in ``spool``/<id>, from one consistent read."""
-    config, context = publisher.config, publisher.context
-    with store.engine.connect() as connection:
-        state = ledger.partner_state(connection, config.name)
-    kind, since = _plan_kind(publisher, state, full=full, context=context)
-    fingerprint = config.fingerprint()
-    delivery_id = f"d_{secrets.token_hex(8)}"
-    folder = spool / delivery_id
-    with snapshot_connection(store.engine) as connection, connection.begin():
-        plan = Plan(
-            delivery_id, kind, since, current_cursor(connection), context.clock(), fingerprint
-        )
-        unchanged_store = (
-            state is not None
-            and state.cursor_acknowledged == plan.to_cursor
-            and state.filter_fingerprint == fingerprint
-        )
-        if (kind == "delta" and plan.to_cursor == since) or (
-            publisher.mode == "snapshot" and unchanged_store and not full
-        ):
-            return plan, Written(nothing="up-to-date")
-        folder.mkdir(parents=True, exist_ok=True)
-        try:
-            written = publisher.write(connection, plan, folder)
-        except BaseException:
-            shutil.rmtree(folder, ignore_errors=True)
-            raise
-    if written.nothing is not None:
-        shutil.rmtree(folder, ignore_errors=True)
-    return plan, written
 
 
 def _send(
@@ -194,7 +137,7 @@ def _run_locked(
             return
         log.warning("publish.abandoned", delivery=pending.id, reason=reason)
         ledger.abandon(engine, pending, reason)
-    plan, written = _build(store, publisher, full=full, spool=publisher.context.spool_dir / name)
+    plan, written = build(store, publisher, full=full, spool=publisher.context.spool_dir / name)
     result.kind, result.from_cursor, result.to_cursor = plan.kind, plan.since, plan.to_cursor
     result.note = written.note
     if written.nothing is not None:
@@ -229,38 +172,46 @@ def run_publisher(
     if dry_run:
         return _dry_run(store, publisher, result, full=full)
     with (
-        bound(publisher=config.name, stage="publish", trigger=trigger),
+        structlog.contextvars.bound_contextvars(
+            publisher=config.name, stage="publish", trigger=trigger
+        ),
         source_lock(store, f"publisher:{config.name}") as acquired_here,
         spool_lock(context.spool_dir, config.name) as acquired_on_host,
     ):
         if not (acquired_here and acquired_on_host):
             result.outcome = "skipped"
-            metrics.record_publish_run(config.name, result.outcome)
+            emit(PublishEvent(config.name, result.outcome))
             return result
-        started = time.monotonic()
-        attempt = ledger.start_attempt(
-            store.engine, config.name, trigger=trigger, replica=replica_id()
-        )
-        try:
-            _run_locked(store, publisher, result, full=full)
-        except HubError as exc:
-            result.outcome, result.error = "failed", str(exc)
-        except Exception as exc:  # recorded, then raised: a bug must not pass for a fault
-            result.outcome, result.error = "failed", f"{exc.__class__.__name__}: {exc}"
-            raise
-        finally:
-            ledger.finish_attempt(
-                store.engine,
-                attempt,
-                config.name,
-                result.outcome,
-                delivery_id=result.delivery_id,
-                error=result.error,
-                retries=result.retries,
-            )
-            _log(result)
-            metrics.record_publish_run(config.name, result.outcome, time.monotonic() - started)
+        _attempt(store, publisher, result, full=full, trigger=trigger)
     return result
+
+
+def _attempt(
+    store: Store, publisher: PublisherBase, result: PublishResult, *, full: bool, trigger: str
+) -> None:
+    """One run under the partner's locks, recorded in ``publisher_attempt`` however it ends."""
+    name = publisher.config.name
+    started = time.monotonic()
+    attempt = ledger.start_attempt(store.engine, name, trigger=trigger, replica=replica_id())
+    try:
+        _run_locked(store, publisher, result, full=full)
+    except HubError as exc:
+        result.outcome, result.error = "failed", str(exc)
+    except Exception as exc:  # recorded, then raised: a bug must not pass for a fault
+        result.outcome, result.error = "failed", f"{exc.__class__.__name__}: {exc}"
+        raise
+    finally:
+        ledger.finish_attempt(
+            store.engine,
+            attempt,
+            name,
+            result.outcome,
+            delivery_id=result.delivery_id,
+            error=result.error,
+            retries=result.retries,
+        )
+        _log(result)
+        emit(PublishEvent(name, result.outcome, time.monotonic() - started))
 
 
 def _log(result: PublishResult) -> None:
@@ -289,7 +240,7 @@ def _dry_run(
         result.outcome, result.resent = "dry-run", True
         return result
     with tempfile.TemporaryDirectory(prefix="hub-publish-") as folder:
-        plan, written = _build(store, publisher, full=full, spool=Path(folder))
+        plan, written = build(store, publisher, full=full, spool=Path(folder))
         result.kind, result.from_cursor, result.to_cursor = plan.kind, plan.since, plan.to_cursor
         result.formations, result.deletions = written.formations, written.deletions
         result.files, result.note = written.files, written.note

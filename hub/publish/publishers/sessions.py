@@ -17,7 +17,7 @@ from sqlalchemy import Connection, select
 
 from hub.publish.publishers.config import PublisherFilter
 from hub.publish.stats import SessionView
-from hub.store.repository import FORMATIONS, ORGANISMES
+from hub.store.tables import FORMATIONS, ORGANISMES
 from mappings import from_json
 
 __all__ = ["PublishedSession", "filtered_sessions"]

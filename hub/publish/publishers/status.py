@@ -15,9 +15,9 @@ from sqlalchemy import func, select
 
 from hub.publish.feed import current_cursor
 from hub.publish.publishers.config import PublisherConfig
-from hub.publish.publishers.holdings import HOLDINGS
-from hub.publish.publishers.ledger import DELIVERIES, STATES
 from hub.store import Store
+from hub.store.ledger import STATES
+from hub.store.tables import DELIVERIES, HOLDINGS
 
 __all__ = ["PublisherStatus", "publisher_status"]
 

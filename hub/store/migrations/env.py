@@ -5,10 +5,9 @@ from __future__ import annotations
 import os
 
 from alembic import context
-from sqlmodel import SQLModel
 
-import hub.store.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 from hub.store.db import make_engine
+from hub.store.tables import METADATA
 
 engine = context.config.attributes.get("engine")
 if engine is None:
@@ -17,7 +16,7 @@ if engine is None:
 with engine.connect() as connection:
     context.configure(
         connection=connection,
-        target_metadata=SQLModel.metadata,
+        target_metadata=METADATA,
         render_as_batch=connection.dialect.name == "sqlite",
     )
     with context.begin_transaction():

@@ -14,13 +14,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from connectors.spreadsheet.example import example_rows, write_xlsx
+from hub.pipeline.sync import sync_source
 from hub.settings import FetchSettings, Settings, SourceSettings
 from hub.store import Store
-from hub.store.models import Formation
-from hub.sync import sync_source
+from hub.store.tables import FORMATIONS
+from simulators.spreadsheet import example_rows, write_xlsx
 
-FORMATIONS = Formation.__table__  # type: ignore[attr-defined]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 

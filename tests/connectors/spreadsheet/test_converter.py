@@ -13,10 +13,10 @@ import pytest
 from lxml import etree
 
 from connectors.spreadsheet import COLUMNS, REQUIRED, SpreadsheetError, read, sheets
-from connectors.spreadsheet.example import HEADER, example_rows, write_csv, write_xlsx
 from connectors.spreadsheet.template import column_letter
 from hub.lheo.reader import LheoReader
 from hub.lheo.schema import NS_23, xml_schema
+from simulators.spreadsheet import HEADER, example_rows, write_csv, write_xlsx
 
 README = Path(__file__).resolve().parents[3] / "connectors/spreadsheet/README.md"
 L = {"lheo": NS_23}

@@ -25,12 +25,12 @@ from simulated_hub import SimulatedHub, simulated_hub
 from sqlalchemy import select
 
 from hub.api.ops import health_json
-from hub.auth import create_token
 from hub.errors import KEPT_STAGES
-from hub.ingest import ingest
-from hub.status import RUNS, health_of
-from hub.store.flows import REJECTIONS
+from hub.ops.health import health_of
+from hub.pipeline.ingest import ingest
 from hub.store.models import utcnow
+from hub.store.tables import REJECTIONS, RUNS
+from hub.store.tokens import create_token
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
 

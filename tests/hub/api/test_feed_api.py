@@ -13,9 +13,9 @@ from live_server import serving
 from lxml import etree
 
 from hub.api.app import create_app
-from hub.ingest import ingest
 from hub.lheo.reader import LheoReader
 from hub.lheo.schema import xml_schema
+from hub.pipeline.ingest import ingest
 from hub.settings import Settings
 from hub.store import Store
 

@@ -14,10 +14,11 @@ from live_server import serving
 from simulated_hub import SimulatedHub, simulated_hub
 
 from hub.api.app import create_app
-from hub.auth import create_token
-from hub.ingest import FlowResult, ensure_source, ingest
+from hub.pipeline.ingest import FlowResult, ingest
 from hub.settings import Settings
 from hub.store import Store
+from hub.store.sources import ensure_source
+from hub.store.tokens import create_token
 
 INVALID = formation("BAD").replace("<certifiante>0", "<certifiante>5")
 
@@ -39,7 +40,7 @@ def bearer(token: str) -> dict[str, str]:
 
 
 def test_admin_endpoints_need_the_admin_token(store: Store, api: str, flow: FlowResult) -> None:
-    ensure_source(store, "dokelio", "11")
+    ensure_source(store.engine, "dokelio", "11")
     push = create_token(store.engine, "push", source="dokelio").token
     for method, path in (
         ("POST", f"/v1/admin/flows/{flow.flow_id}/replay"),

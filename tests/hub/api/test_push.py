@@ -18,15 +18,14 @@ from live_server import serving
 from sqlalchemy import func, select, update
 from structlog.testing import capture_logs
 
-from connectors.spreadsheet.example import example_rows, write_csv, write_xlsx
-from hub.api import push_receipts as receipts
 from hub.api.app import create_app
 from hub.api.push import XLSX
-from hub.auth import IssuedToken, create_token, revoke_tokens
-from hub.ingest import ensure_source
 from hub.settings import ApiSettings, Settings
-from hub.store import Store
+from hub.store import Store, receipts
 from hub.store.models import Flow, Formation, PushReceipt, utcnow
+from hub.store.sources import ensure_source
+from hub.store.tokens import IssuedToken, create_token, revoke_tokens
+from simulators.spreadsheet import example_rows, write_csv, write_xlsx
 
 LIMIT = 256 * 1024
 XML = {"Content-Type": "application/xml"}
@@ -53,8 +52,8 @@ class Hub:
 
 @pytest.fixture
 def hub(store: Store) -> Iterator[Hub]:
-    ensure_source(store, "reunion", "04")
-    ensure_source(store, "guyane", "03")
+    ensure_source(store.engine, "reunion", "04")
+    ensure_source(store.engine, "guyane", "03")
     token = create_token(store.engine, "push", source="reunion")
     other = create_token(store.engine, "push", source="guyane")
     settings = Settings(api=ApiSettings(max_push_bytes=LIMIT))

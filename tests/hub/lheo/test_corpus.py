@@ -15,8 +15,8 @@ from typing import Literal
 import pytest
 from lxml import etree
 
-from hub.lheo import corpus_text
-from hub.lheo.corpus import (
+from hub.lheo.schema import NS_22, NS_23, xml_schema
+from simulators.corpus import (
     CorpusSpec,
     CorpusStats,
     GeneratedFormation,
@@ -26,9 +26,9 @@ from hub.lheo.corpus import (
     write_corpus,
     write_formations,
 )
-from hub.lheo.corpus_parts import upper
-from hub.lheo.corpus_places import communes, luhn_valid
-from hub.lheo.schema import NS_22, NS_23, xml_schema
+from simulators.corpus import text as corpus_text
+from simulators.corpus.parts import upper
+from simulators.corpus.places import communes, luhn_valid
 
 REPO = Path(__file__).resolve().parents[3]
 ONLY_23 = (
@@ -209,7 +209,7 @@ def test_places_are_real_communes_of_the_requested_regions() -> None:
         row["code_insee"]: row
         for row in csv.DictReader(
             io.StringIO(
-                resources.files("hub.lheo").joinpath("data/communes.csv").read_text("utf-8")
+                resources.files("simulators.corpus").joinpath("communes.csv").read_text("utf-8")
             )
         )
     }
@@ -270,7 +270,7 @@ def test_bad_specs_are_refused(kwargs: dict[str, object], message: str) -> None:
 
 
 def test_packaged_communes_cover_every_departement() -> None:
-    path = resources.files("hub.lheo").joinpath("data/communes.csv")
+    path = resources.files("simulators.corpus").joinpath("communes.csv")
     rows = list(csv.DictReader(io.StringIO(path.read_text("utf-8"))))
     per_departement = Counter(row["departement"] for row in rows)
     assert len(per_departement) == 101

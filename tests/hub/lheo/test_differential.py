@@ -34,9 +34,10 @@ from lheo_factory import document, formation
 from lxml import etree
 
 from hub.errors import SplitMismatch
-from hub.lheo.corpus import CorpusSpec, formation_xml
-from hub.lheo.reader import FormationRecord, LheoReader
+from hub.lheo.reader import LheoReader
+from hub.lheo.record import FormationRecord
 from hub.lheo.schema import NS_23
+from simulators.corpus import CorpusSpec, formation_xml
 
 EXAMPLES = 60
 CORPUS = CorpusSpec(formations=6, seed=11, regions=("84",), invalid_share=0.4)

@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from lheo_factory import document, formation
 from lxml import etree
 
-from hub.lheo.reader import read_formation
+from hub.lheo.record import read_formation
 from hub.lheo.schema import NS_23, xml_schema
 
 THREADS = 8

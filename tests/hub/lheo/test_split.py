@@ -21,17 +21,12 @@ from lheo_factory import document, formation
 
 from hub.errors import LheoError, MalformedXmlError, SplitMismatch, UnsafeXmlError
 from hub.lheo import reader as reader_module
-from hub.lheo.corpus import CorpusSpec, write_corpus
-from hub.lheo.reader import FormationRecord, LheoReader
+from hub.lheo.chunk import FlowContext, RawFormation, parse_alone, placeholder
+from hub.lheo.reader import LheoReader
+from hub.lheo.record import FormationRecord
 from hub.lheo.schema import NS_23
-from hub.lheo.split import (
-    FlowContext,
-    RawFormation,
-    next_marker,
-    parse_alone,
-    placeholder,
-    split_flow,
-)
+from hub.lheo.split import next_marker, split_flow
+from simulators.corpus import CorpusSpec, write_corpus
 
 
 class Trickle(io.BytesIO):

@@ -9,12 +9,12 @@ from lheo_factory import document, formation, repaired_anotea_fixture
 from lxml import etree
 from sqlalchemy import text
 
-from hub.ingest import ingest
-from hub.lheo.corpus import CorpusSpec, write_corpus
 from hub.lheo.reader import LheoReader
 from hub.lheo.schema import NS_23, xml_schema
+from hub.pipeline.ingest import ingest
 from hub.publish.feed import changes_page, current_cursor, open_lheo, write_lheo
 from hub.store import Store
+from simulators.corpus import CorpusSpec, write_corpus
 
 L = {"l": NS_23}
 

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from hub.api.app import create_app
 from hub.cli import app
-from hub.ingest import ingest
+from hub.pipeline.ingest import ingest
 from hub.publish.geojson import feature_collection
 from hub.publish.stats import SessionFilter
 from hub.settings import Settings
@@ -39,7 +39,7 @@ CORPUS = (
 
 def centre(departement: str) -> list[float]:
     """[longitude, latitude] of the département's prefecture, read from the data file."""
-    path = REPO / "hub/lheo/data/departements_centroides.csv"
+    path = REPO / "hub/publish/data/departements_centroides.csv"
     with path.open(encoding="utf-8") as handle:
         row = next(r for r in csv.DictReader(handle) if r["departement"] == departement)
     return [float(row["longitude"]), float(row["latitude"])]

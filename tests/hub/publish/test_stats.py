@@ -23,7 +23,7 @@ from typer.testing import CliRunner
 
 from hub.api.app import create_app
 from hub.cli import app
-from hub.ingest import ingest
+from hub.pipeline.ingest import ingest
 from hub.publish.stats import SessionFilter, count_sessions, region_figures, resolve_filter
 from hub.settings import Settings
 from hub.store import Store

@@ -19,13 +19,12 @@ from sqlmodel import Session as DbSession
 from sqlmodel import select
 
 from hub.errors import ArchiveError, MalformedXmlError
-from hub.ingest import FlowResult, ingest
-from hub.runs import resume_pending
+from hub.pipeline.ingest import FlowResult, ingest
+from hub.pipeline.replay import resume_pending
 from hub.store import Store
 from hub.store.flows import flow_parts
 from hub.store.models import Action, Change, Flow, FlowRejection, Formation, Organisme, Session
-
-FORMATIONS = Formation.__table__  # type: ignore[attr-defined]
+from hub.store.tables import FORMATIONS
 
 
 def push(store: Store, data: bytes, kind: str = "delta", source: str = "idf") -> FlowResult:

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from publishing import TOKEN, TOKEN_ENV, Hub, LiveReceiver
 
-from connectors.simulators import ServerThread
-from hub.publish.simulators.intercariforef import ENDPOINT
 from hub.store import Store
+from simulators.intercariforef import ENDPOINT
+from simulators.serving import ServerThread
 
 
 @pytest.fixture

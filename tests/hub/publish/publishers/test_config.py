@@ -20,7 +20,7 @@ from hub.publish.publishers import (
 )
 from hub.publish.publishers.lheo import keeps_row
 from hub.settings import Settings, load_settings
-from hub.store.repository import FORMATIONS
+from hub.store.tables import FORMATIONS
 
 
 def configured(tmp_path: Path, files: dict[str, str]) -> Settings:

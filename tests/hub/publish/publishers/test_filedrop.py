@@ -16,8 +16,8 @@ from sqlalchemy import select
 
 from hub.publish.publishers import PublisherFilter
 from hub.publish.publishers.files import SpoolSink, atomic_copy, file_sha256, partial_name
-from hub.publish.publishers.ledger import FILES, pending_delivery
-from hub.store.repository import FORMATIONS
+from hub.publish.publishers.ledger import pending_delivery
+from hub.store.tables import FILES, FORMATIONS
 
 
 def not_language(numero: str, **fields: str) -> str:

@@ -11,12 +11,12 @@ from lxml import etree
 from publishing import Hub, LiveReceiver, intercariforef
 from sqlalchemy import select
 
-from hub.ingest import ingest
-from hub.lheo.corpus import CorpusSpec, formation_xml, write_corpus, write_formations
 from hub.lheo.schema import xml_schema
+from hub.pipeline.ingest import ingest
 from hub.publish.publishers import PublisherFilter, publisher_status
-from hub.publish.publishers.holdings import holdings
-from hub.publish.publishers.ledger import DELIVERIES, FILES
+from hub.store.holdings import holdings
+from hub.store.tables import DELIVERIES, FILES
+from simulators.corpus import CorpusSpec, formation_xml, write_corpus, write_formations
 
 IDF = CorpusSpec(formations=24, seed=5, regions=("11",), numero_prefix="IDF", language_share=0.3)
 ARA = CorpusSpec(formations=12, seed=6, regions=("84",), numero_prefix="ARA", language_share=0.3)

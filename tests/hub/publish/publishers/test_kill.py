@@ -13,7 +13,8 @@ from lheo_factory import formation
 from publishing import TOKEN_ENV, Hub, LiveReceiver, intercariforef
 from sqlalchemy import select
 
-from hub.publish.publishers.ledger import ATTEMPTS, pending_delivery
+from hub.publish.publishers.ledger import pending_delivery
+from hub.store.tables import ATTEMPTS
 
 
 def _config(tmp_path: Path, receiver: LiveReceiver) -> Path:

@@ -9,10 +9,10 @@ from pathlib import Path
 from lheo_factory import formation
 from publishing import Hub, partner
 
-from hub.ingest import ingest
-from hub.lheo.corpus import CorpusSpec, formation_xml, write_corpus, write_formations
+from hub.pipeline.ingest import ingest
 from hub.publish.publishers import PublisherFilter
 from hub.publish.publishers.sessions import filtered_sessions
+from simulators.corpus import CorpusSpec, formation_xml, write_corpus, write_formations
 
 SPEC = CorpusSpec(formations=30, seed=21, regions=("*",), language_share=0.5)
 MAP_ATTRIBUTES = {

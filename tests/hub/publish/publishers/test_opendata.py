@@ -11,10 +11,10 @@ from lheo_factory import formation
 from publishing import Hub, partner
 from sqlalchemy import func, select
 
-from hub.ingest import ingest
-from hub.lheo.corpus import CorpusSpec, write_corpus
+from hub.pipeline.ingest import ingest
 from hub.publish.csv_export import BOM, COLUMNS, date_cell
-from hub.store.repository import FORMATIONS, SESSIONS
+from hub.store.tables import FORMATIONS, SESSIONS
+from simulators.corpus import CorpusSpec, write_corpus
 
 DOC = Path(__file__).resolve().parents[4] / "docs" / "opendata-columns.md"
 

@@ -13,7 +13,8 @@ from sqlalchemy import select
 
 from hub.publish.publishers import PublisherFilter, publisher_status, run_publishers
 from hub.publish.publishers.files import spool_lock
-from hub.publish.publishers.ledger import ATTEMPTS, DELIVERIES, pending_delivery
+from hub.publish.publishers.ledger import pending_delivery
+from hub.store.tables import ATTEMPTS, DELIVERIES
 
 
 def statuses(hub: Hub) -> dict[str, str]:

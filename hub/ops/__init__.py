@@ -1,0 +1,1 @@
+"""Running the hub: the scheduler, the publishing schedule, sync health, metrics and logs."""

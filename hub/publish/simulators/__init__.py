@@ -1,1 +1,0 @@
-"""Simulated partners the hub delivers to, for development and tests."""
