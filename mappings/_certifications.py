@@ -10,11 +10,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from lxml import etree
 
 from mappings._cleaning import Cleaner
-from mappings._issues import At
 from mappings._model import Certification
 from mappings._paths import ChildPaths, first
 from mappings._tables import Tables
@@ -48,6 +48,9 @@ class CertificationBook:
         self._by_certifinfo = {row["code_certifinfo"]: row["label"] for row in tables.certifinfo}
         self._by_rs = {_rs(row["rs"]): row["label"] for row in tables.certifications if row["rs"]}
         self._rs_of = {row["label"]: _rs(row["rs"]) for row in tables.certifications if row["rs"]}
+        self._of_codes = lru_cache(maxsize=4096)(self._certification_of)
+        """`_certification_of`, cached: an organisme's formations prepare the same
+        certifications (the result is immutable, so it is shared)."""
 
     def read(
         self,
@@ -86,16 +89,22 @@ class CertificationBook:
         for name, path in zip(_CODE_NAMES, paths.paths, strict=False):
             child = first(found, path)
             if child is not None:
-                codes[name] = cleaner.text(child.text, At(child))
-        rs = _rs(codes["rs"]) if codes["rs"] else None
-        label = self._by_certifinfo.get(codes["certifinfo"] or "") or self._by_rs.get(rs or "")
+                codes[name] = cleaner.text(child.text, child)
+        return self._of_codes(codes["certifinfo"], codes["rs"], codes["rncp"], codes["cpf"])
+
+    def _certification_of(
+        self, certifinfo: str | None, rs: str | None, rncp: str | None, cpf: str | None
+    ) -> Certification:
+        """The certification named by these (cleaned) codes; before caching."""
+        rs = _rs(rs) if rs else None
+        label = self._by_certifinfo.get(certifinfo or "") or self._by_rs.get(rs or "")
         entry = self._by_label.get(label or "")
         return Certification(
             label=label,
-            certifinfo=codes["certifinfo"],
+            certifinfo=certifinfo,
             rs=rs or self._rs_of.get(label or ""),
-            rncp=_rncp(codes["rncp"]) if codes["rncp"] else None,
-            cpf=codes.get("cpf"),
+            rncp=_rncp(rncp) if rncp else None,
+            cpf=cpf,
             cefr=None if entry is None else entry.cefr,
         )
 

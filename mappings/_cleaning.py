@@ -13,7 +13,9 @@ import unicodedata
 from datetime import date
 from functools import lru_cache
 
-from mappings._issues import Finding, IssueLog, Where
+from lxml import etree
+
+from mappings._issues import At, Finding, IssueLog, Where
 
 _SPACES = re.compile(r"\s+")
 _NOT_WORD = re.compile(r"[^0-9a-z]+")
@@ -26,6 +28,8 @@ _SIRET_SEPARATORS = re.compile(r"[\s.]")
 _THOUSANDS_SEPARATORS = re.compile(r"[\s\u00a0\u202f']")
 _LA_POSTE_SIREN = "356000000"
 _UNKNOWN_DATES = frozenset({"00000000", "99999999"})
+_LUHN_DOUBLED = (0, 2, 4, 6, 8, 1, 3, 5, 7, 9)
+"""A digit doubled, less 9 when that makes two digits (Luhn)."""
 
 
 @lru_cache(maxsize=8192)
@@ -62,64 +66,42 @@ class Cleaner:
     def is_placeholder(self, raw: str) -> bool:
         return placeholder_key(raw) in self.placeholders
 
-    def text(self, raw: str | None, path: Where) -> str | None:
+    # text, siret, price and date name the place of a value by its element and a suffix
+    # (``/periode/debut``): most values are fine, and a path is only worked out for an
+    # issue (`At`).
+
+    def text(self, raw: str | None, element: etree._Element, suffix: str = "") -> str | None:
         """Free text: placeholders become None, HTML escapes and tags are undone."""
-        if raw is None or not raw.strip():
+        if raw is None:
             return None
-        value = _SPACES.sub(" ", raw).strip()
-        if self.is_placeholder(value):
-            self.log.cleaned(path, "placeholder", raw, "placeholder text treated as absent")
-            return None
-        unescaped = _unescape(value)
-        if unescaped != value:
-            self.log.cleaned(path, "html-echappe", raw, f"HTML escapes undone: {unescaped!r}")
-        return unescaped or None
-
-    def siret(self, raw: str | None, path: Where) -> str | None:
-        """A 14-digit SIRET, or None with a suspicious issue when it cannot be one."""
-        if raw is None or not raw.strip():
-            return None
-        digits = _SIRET_SEPARATORS.sub("", raw)
-        if not digits.isdigit() or set(digits) == {"0"}:
-            self.log.suspicious(path, "siret-absent", raw, "not a SIRET: treated as absent")
-            return None
-        if len(digits) != 14:
-            code = "siret-15-chiffres" if len(digits) == 15 else "siret-longueur"
-            message = f"a SIRET has 14 digits, this one {len(digits)}: treated as absent"
-            self.log.suspicious(path, code, raw, message)
-            return None
-        if not _siret_checksum_ok(digits):
-            self.log.suspicious(path, "siret-cle", raw, "SIRET check digit is wrong (kept)")
-        if digits != raw:
-            self.log.cleaned(path, "siret-reformate", raw, "spaces removed from the SIRET")
-        return digits
-
-    def price(self, raw: str | None, path: Where) -> float | None:
-        """A price in euros; ``1 250,50 €`` becomes 1250.5."""
-        if raw is None or not raw.strip():
-            return None
-        if self.is_placeholder(raw):
-            self.log.cleaned(path, "placeholder", raw, "placeholder price treated as absent")
-            return None
-        if _PLAIN_NUMBER.fullmatch(raw):
-            return float(raw)  # the usual case, with nothing to clean
-        number = _decimal_text(_CURRENCY.sub("", raw))
-        try:
-            value = float(number)
-        except ValueError:
-            self.log.suspicious(path, "prix-illisible", raw, "not a price: treated as absent")
-            return None
-        if not _PLAIN_NUMBER.fullmatch(raw.strip()):
-            self.log.cleaned(path, "prix-reformate", raw, f"read as {value}")
-        if value < 0:
-            self.log.suspicious(path, "prix-negatif", raw, "negative price (kept)")
+        value, findings = _read_text(raw, self.placeholders)
+        if findings:
+            self.log.report(At(element, suffix), raw, findings)
         return value
 
-    def date(self, raw: str | None, path: Where) -> str | None:
+    def siret(self, raw: str | None, element: etree._Element, suffix: str = "") -> str | None:
+        """A 14-digit SIRET, or None with a suspicious issue when it cannot be one."""
+        if raw is None:
+            return None
+        digits, findings = _read_siret(raw)
+        if findings:
+            self.log.report(At(element, suffix), raw, findings)
+        return digits
+
+    def price(self, raw: str | None, element: etree._Element, suffix: str = "") -> float | None:
+        """A price in euros; ``1 250,50 €`` becomes 1250.5."""
+        if raw is None:
+            return None
+        value, findings = _read_price(raw, self.placeholders)
+        if findings:
+            self.log.report(At(element, suffix), raw, findings)
+        return value
+
+    def date(self, raw: str | None, element: etree._Element, suffix: str = "") -> str | None:
         """An LHEO date (``YYYYMMDD``) as ISO; an unknown day gives ``YYYY-MM``."""
         iso, findings = _read_date(raw, self.placeholders)
         if findings:
-            self.log.report(path, raw or "", findings)
+            self.log.report(At(element, suffix), raw or "", findings)
         return iso
 
     def coordinate(self, raw: str | None, path: Where, limit: float) -> float | None:
@@ -139,14 +121,75 @@ class Cleaner:
         return value
 
 
+# The readers below are `Cleaner`'s methods without the logging: the value read and the
+# issues to log, if any. Those of texts and dates are cached, as a flow sends the same
+# ones again and again (titles and codes of an organisme's formations, session days).
+
+
+@lru_cache(maxsize=8192)
+def _read_text(raw: str, placeholders: frozenset[str]) -> tuple[str | None, tuple[Finding, ...]]:
+    if not raw.strip():
+        return None, ()
+    value = _SPACES.sub(" ", raw).strip()
+    if placeholder_key(value) in placeholders:
+        return None, (("cleaned", "placeholder", "placeholder text treated as absent"),)
+    unescaped = _unescape(value)
+    if unescaped != value:
+        finding: Finding = ("cleaned", "html-echappe", f"HTML escapes undone: {unescaped!r}")
+        return unescaped or None, (finding,)
+    return unescaped or None, ()
+
+
+def _read_siret(raw: str) -> tuple[str | None, tuple[Finding, ...]]:
+    # Not cached: an organisme's SIRET comes with its formations only.
+    if not raw.strip():
+        return None, ()
+    digits = _SIRET_SEPARATORS.sub("", raw)
+    if not digits.isdigit() or set(digits) == {"0"}:
+        return None, (("suspicious", "siret-absent", "not a SIRET: treated as absent"),)
+    if len(digits) != 14:
+        code = "siret-15-chiffres" if len(digits) == 15 else "siret-longueur"
+        message = f"a SIRET has 14 digits, this one {len(digits)}: treated as absent"
+        return None, (("suspicious", code, message),)
+    findings: list[Finding] = []
+    if not _siret_checksum_ok(digits):
+        findings.append(("suspicious", "siret-cle", "SIRET check digit is wrong (kept)"))
+    if digits != raw:
+        findings.append(("cleaned", "siret-reformate", "spaces removed from the SIRET"))
+    return digits, tuple(findings)
+
+
+def _read_price(raw: str, placeholders: frozenset[str]) -> tuple[float | None, tuple[Finding, ...]]:
+    # Not cached: prices vary too much. An ASCII number is its own placeholder key
+    # (``0`` is a placeholder), so the usual case skips working the key out.
+    placeholder: Finding = ("cleaned", "placeholder", "placeholder price treated as absent")
+    if raw.isascii() and _PLAIN_NUMBER.fullmatch(raw):
+        return (None, (placeholder,)) if raw in placeholders else (float(raw), ())
+    if not raw.strip():
+        return None, ()
+    if placeholder_key(raw) in placeholders:
+        return None, (placeholder,)
+    if _PLAIN_NUMBER.fullmatch(raw):
+        return float(raw), ()  # digits of another script
+    number = _decimal_text(_CURRENCY.sub("", raw))
+    try:
+        value = float(number)
+    except ValueError:
+        return None, (("suspicious", "prix-illisible", "not a price: treated as absent"),)
+    findings: list[Finding] = []
+    if not _PLAIN_NUMBER.fullmatch(raw.strip()):
+        findings.append(("cleaned", "prix-reformate", f"read as {value}"))
+    if value < 0:
+        findings.append(("suspicious", "prix-negatif", "negative price (kept)"))
+    return value, tuple(findings)
+
+
 @lru_cache(maxsize=8192)
 def _read_date(
     raw: str | None, placeholders: frozenset[str]
 ) -> tuple[str | None, tuple[Finding, ...]]:
-    """`Cleaner.date` without the logging: the date read and the issue to log, if any.
-
-    Cached: the sessions of a flow start and end on the same few hundred days.
-    """
+    """`Cleaner.date`'s reading, cached: the sessions of a flow start and end on the same
+    few hundred days."""
     if raw is None or not raw.strip():
         return None, ()
     value = raw.strip()
@@ -197,9 +240,8 @@ def _decimal_text(text: str) -> str:
 def _siret_checksum_ok(digits: str) -> bool:
     """Luhn check of a SIRET; La Poste's establishments use a digit sum instead."""
     if digits.startswith(_LA_POSTE_SIREN):
-        return sum(int(digit) for digit in digits) % 5 == 0
-    total = 0
-    for position, digit in enumerate(reversed(digits)):
-        doubled = int(digit) * (2 if position % 2 else 1)
-        total += doubled - 9 if doubled > 9 else doubled
-    return total % 10 == 0
+        return sum(map(int, digits)) % 5 == 0
+    # From the right, every second digit is doubled (less 9 when that makes two digits).
+    kept = sum(map(int, digits[-1::-2]))
+    doubled = sum(_LUHN_DOUBLED[int(digit)] for digit in digits[-2::-2])
+    return (kept + doubled) % 10 == 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from mappings._cleaning import normalise
 from mappings._csvtable import Row, Table
@@ -89,18 +90,27 @@ class ConventionnementRules:
             for _, criterion in category.extras
         )
         """The extra names (normalised) the rows test: other extras never decide."""
+        self._decide = lru_cache(maxsize=4096)(self._decision)
 
     def decide(
-        self, codes: Mapping[str, frozenset[str]], extras: tuple[Extra, ...]
+        self, codes: tuple[frozenset[str], ...], extras: tuple[Extra, ...]
     ) -> tuple[Conventionnement, str | None]:
         """The action's category and the ``rule_id`` that decided it.
 
-        ``codes`` holds the action's national codes by element (``code-financeur``,
-        ``conventionnement``); ``extras`` every extra under the action.
+        ``codes`` holds the action's national codes of each of `element_names`, in that
+        order; ``extras`` every extra under the action (only those a rule may name).
+        Cached: the actions of a flow have the same few funders and extras.
         """
+        return self._decide(codes, extras)
+
+    def _decision(
+        self, codes: tuple[frozenset[str], ...], extras: tuple[Extra, ...]
+    ) -> tuple[Conventionnement, str | None]:
+        """`decide`, before caching."""
+        by_name = dict(zip(self.element_names, codes, strict=True))
         for category in _PRECEDENCE:
             rows = self._by_category.get(category)
-            row = None if rows is None else rows.first_match(codes, extras)
+            row = None if rows is None else rows.first_match(by_name, extras)
             if row is not None:
                 return category, row["rule_id"]
         return "non_conventionne", None

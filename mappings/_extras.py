@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from lxml import etree
 
 from mappings._cleaning import normalise
-from mappings._issues import local_name
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,31 +38,37 @@ def contains_phrase(text: str, phrase: str) -> bool:
     return bool(phrase) and f" {phrase} " in f" {text} "
 
 
-def extras_blocks(root: etree._Element) -> list[etree._Element]:
-    """Every ``extras`` block under ``root``, of any namespace, in document order."""
-    return list(root.iter("{*}extras"))
+class Block(NamedTuple):
+    """One ``extras`` block: its ``info`` (normalised) and the extras a rule may name."""
+
+    info: str
+    extras: tuple[Extra, ...]
 
 
-def block_extras(block: etree._Element, names: frozenset[str]) -> tuple[Extra, ...]:
+def read_block(block: etree._Element, names: frozenset[str]) -> Block:
     """The extras of one ``extras`` block (each ``extra``, or the block's own text) that
     ``names`` (normalised) may name: the others can match no rule, so their values are
     not read (most blocks carry what the hub does not use)."""
     block_info = normalise(block.get("info", ""))
-    children = [child for child in block if local_name(child) == "extra"]
     found = []
-    for child in children:
+    has_extra = False
+    for child in block:
+        tag = child.tag  # an ``extra`` of any namespace; comments have no str tag
+        if tag != "extra" and not (isinstance(tag, str) and tag.endswith("}extra")):
+            continue
+        has_extra = True
         info = normalise(child.get("info", ""))
         if info in names or block_info in names:
             found.append(Extra(block_info, info, _value(child)))
-    if not children and block_info in names and (block.text or "").strip():
+    if not has_extra and block_info in names and (block.text or "").strip():
         found.append(Extra(block_info, block_info, _value(block)))
-    return tuple(found)
+    return Block(block_info, tuple(found))
 
 
-def has_extras_block(blocks: Iterable[etree._Element], info: str) -> bool:
-    """True when one of ``blocks`` (from `extras_blocks`) is named ``info``."""
+def has_extras_block(blocks: Iterable[Block], info: str) -> bool:
+    """True when one of ``blocks`` is named ``info``."""
     wanted = normalise(info)
-    return any(normalise(block.get("info", "")) == wanted for block in blocks)
+    return any(block.info == wanted for block in blocks)
 
 
 def _value(element: etree._Element) -> str:

@@ -17,7 +17,7 @@ from mappings._cleaning import Cleaner
 from mappings._codes import CodeBook
 from mappings._issues import At, IssueLog, Where
 from mappings._model import MappingIssue
-from mappings._paths import ChildPaths, first_text
+from mappings._paths import ChildPaths
 from mappings._tables import Tables
 
 _CORSE_SUD_LAST_POSTCODE = 20190
@@ -57,6 +57,7 @@ class Geography:
         self._region_of = {row["code"]: row["code_region"] for row in tables.departements}
         self._codes = codes
         self._place = lru_cache(maxsize=16384)(self._read_place)
+        self._area = lru_cache(maxsize=16384)(self._read_area)
 
     def region(self, source: str, raw: str | None, path: Where, cleaner: Cleaner) -> str | None:
         """The current region for ``raw``: a current code, a pre-2016 one, or a local one."""
@@ -104,8 +105,7 @@ class Geography:
         """The harmonised place of an LHEO ``adresse`` element (empty when None)."""
         if adresse is None:
             return NOWHERE
-        found = _ADRESSE.find(adresse)
-        place, issues = self._place(source, tuple(first_text(found, p) for p in _ADRESSE.paths))
+        place, issues = self._place(source, _ADRESSE.first_texts(adresse))
         for issue in issues:  # their paths are relative to the adresse
             path = At(adresse, issue.path)
             cleaner.log.add(issue.kind, path, issue.code, issue.value, issue.message)
@@ -118,16 +118,32 @@ class Geography:
         and the issues met, their paths relative to the address. Cached (``_place``): the
         addresses of an organisme's sites come back in all its formations."""
         commune, departement_sent, codepostal, region_sent, latitude_sent, longitude_sent = texts
+        area, issues = self._area(source, commune, departement_sent, codepostal, region_sent)
+        cleaner = Cleaner(self._codes.placeholders, IssueLog(source))
+        latitude = cleaner.coordinate(latitude_sent, "/geolocalisation/latitude", 90)
+        longitude = cleaner.coordinate(longitude_sent, "/geolocalisation/longitude", 180)
+        place = Place(*area, latitude, longitude)
+        # NOWHERE itself for an empty place, so that readers may test it by identity
+        return NOWHERE if place == NOWHERE else place, issues + tuple(cleaner.log.issues)
+
+    def _read_area(
+        self,
+        source: str,
+        commune: str | None,
+        departement_sent: str | None,
+        codepostal: str | None,
+        region_sent: str | None,
+    ) -> tuple[tuple[str | None, str | None, str | None], tuple[MappingIssue, ...]]:
+        """The département, region and commune of an address, and the issues met (their
+        paths relative to the address). Cached (``_area``) apart from the coordinates,
+        which differ from site to site of the same commune."""
         cleaner = Cleaner(self._codes.placeholders, IssueLog(source))
         departement = self.departement(
             source, departement_sent, "/departement", cleaner
         ) or self._departement_from_codes(commune, codepostal)
         region = self._consistent_region(source, region_sent, departement, "/region", cleaner)
-        latitude = cleaner.coordinate(latitude_sent, "/geolocalisation/latitude", 90)
-        longitude = cleaner.coordinate(longitude_sent, "/geolocalisation/longitude", 180)
         commune = commune.strip().upper() if commune else None
-        place = Place(departement, region, commune, latitude, longitude)
-        return place, tuple(cleaner.log.issues)
+        return (departement, region, commune), tuple(cleaner.log.issues)
 
     def _consistent_region(
         self,

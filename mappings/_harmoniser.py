@@ -14,6 +14,7 @@ from mappings._geo import Geography
 from mappings._language import LanguageRules
 from mappings._model import Explanation, HarmonisedFormation
 from mappings._reader import Books, FormationReader
+from mappings._scan import Scanner
 from mappings._tables import Tables
 
 _FORMATION_23 = f"{{{NS_23}}}formation"
@@ -40,16 +41,16 @@ class Harmoniser:
             language=language,
             conventionnement=conventionnement,
             placeholders=codes.placeholders,
-            coded_tags=tuple(
-                f"{{{NS_23}}}{row['element']}"
-                for row in tables.element_vocabularies
-                if row["vocabulaire"].startswith("dict-")
+            scanner=Scanner(
+                tuple(
+                    row["element"]
+                    for row in tables.element_vocabularies
+                    if row["vocabulaire"].startswith("dict-")
+                ),
+                conventionnement.element_names,
             ),
-            conventionnement_elements=tuple(
-                (name, f"{{{NS_23}}}{name}") for name in conventionnement.element_names
-            ),
+            conventionnement_elements=conventionnement.element_names,
             extra_names=language.extra_names | conventionnement.extra_names,
-            element_names={f"{{{NS_23}}}{name}": name for name in codes.coded_elements()},
         )
 
     def harmonise(

@@ -152,6 +152,8 @@ def _plain(value: Any) -> Any:
     kind = type(value)
     if kind in _ATOMS:
         return value
+    if kind is list:  # before the dataclasses: lists are the most common other value
+        return [item if type(item) in _ATOMS else _plain(item) for item in value]
     names = _FIELD_NAMES.get(kind)
     if names is None and is_dataclass(value) and not isinstance(value, type):
         names = _FIELD_NAMES.setdefault(kind, tuple(f.name for f in fields(value)))
@@ -161,8 +163,6 @@ def _plain(value: Any) -> Any:
             item = getattr(value, name)
             plain[name] = item if type(item) in _ATOMS else _plain(item)
         return plain
-    if kind is list:
-        return [item if type(item) in _ATOMS else _plain(item) for item in value]
     if kind is tuple:
         return tuple(_plain(item) for item in value)
     if kind is dict:

@@ -8,35 +8,20 @@ and `ChildPaths.find` walks its children once, following only the declared steps
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import NamedTuple, TypeAlias
 
 from lxml import etree
 
 from hub.lheo.schema import NS_23
 
 Found = dict[str, list[etree._Element]]
-"""Path (``periode/debut``) to its elements, in document order as ``iterfind`` gives them."""
+"""Path (``periode/debut``) to its elements, in document order as ``iterfind`` gives them.
+A path without any element is absent: read it with `every`, `first` or `first_text`."""
 
-
-class _Step:
-    """The children to follow from one point of the paths, by qualified tag."""
-
-    __slots__ = ("next",)
-
-    def __init__(self) -> None:
-        self.next: dict[object, tuple[str | None, _Step | None]] = {}
-        """Qualified tag to the path ending with it, and the steps continuing below it.
-        Keyed by object: it is looked up with the tag of any child, comments included."""
-
-    def add(self, path: str, names: list[str]) -> None:
-        tag = f"{{{NS_23}}}{names[0]}"
-        ends, deeper = self.next.get(tag, (None, None))
-        if len(names) == 1:
-            ends = path
-        else:
-            deeper = deeper or _Step()
-            deeper.add(path, names[1:])
-        self.next[tag] = (ends, deeper)
+_Steps: TypeAlias = "dict[object, tuple[str | None, int, _Steps | None]]"
+"""Qualified tag of a child to the path ending with it (and its position among the
+paths), and the steps continuing below it. Keyed by object: it is looked up with the
+tag of any child, comments included."""
 
 
 class ChildPaths:
@@ -44,44 +29,88 @@ class ChildPaths:
 
     def __init__(self, *paths: str) -> None:
         self.paths = paths
-        self._first = _Step()
-        for path in paths:
-            self._first.add(path, path.split("/"))
+        self._steps: _Steps = {}
+        for position, path in enumerate(paths):
+            _add(self._steps, path, position, path.split("/"))
 
     def find(self, element: etree._Element) -> Found:
         """Every element at each path under ``element``, as ``iterfind`` would list them."""
-        found: Found = {path: [] for path in self.paths}
-        _walk(element, self._first, found)
+        found: Found = {}
+        _walk(element, self._steps, found)
         return found
 
+    def first_texts(self, element: etree._Element) -> tuple[str | None, ...]:
+        """The text of the first element at each path (None when there is none), in the
+        order of the paths: what an address is read from."""
+        texts: list[str | None] = [None] * len(self.paths)
+        _walk_texts(element, self._steps, texts, [False] * len(self.paths))
+        return tuple(texts)
 
-_NOWHERE: tuple[None, None] = (None, None)
+
+def _add(steps: _Steps, path: str, position: int, names: list[str]) -> None:
+    tag = f"{{{NS_23}}}{names[0]}"
+    ends, at, deeper = steps.get(tag, (None, -1, None))
+    if len(names) == 1:
+        ends, at = path, position
+    else:
+        deeper = {} if deeper is None else deeper
+        _add(deeper, path, position, names[1:])
+    steps[tag] = (ends, at, deeper)
 
 
-def _walk(element: etree._Element, step: _Step, found: Found) -> None:
+def _walk(element: etree._Element, steps: _Steps, found: Found) -> None:
     # Children come in document order and each is searched before its next sibling,
     # so every list is in document order too. Iterating over all the children is
     # cheaper than lxml's tag filter, which is set up anew at every call.
-    follow = step.next
     for child in element:
-        ends, deeper = follow.get(child.tag, _NOWHERE)
-        if ends is not None:
-            found[ends].append(child)
+        step = steps.get(child.tag)
+        if step is None:
+            continue
+        path, _, deeper = step
+        if path is not None:
+            elements = found.get(path)
+            if elements is None:
+                found[path] = [child]
+            else:
+                elements.append(child)
         if deeper is not None:
             _walk(child, deeper, found)
 
 
+def _walk_texts(
+    element: etree._Element, steps: _Steps, texts: list[str | None], seen: list[bool]
+) -> None:
+    """`_walk` keeping only the text of the first element at each path."""
+    for child in element:
+        step = steps.get(child.tag)
+        if step is None:
+            continue
+        _, position, deeper = step
+        if position >= 0 and not seen[position]:
+            seen[position] = True
+            texts[position] = child.text
+        if deeper is not None:
+            _walk_texts(child, deeper, texts, seen)
+
+
+def every(found: Found, path: str) -> list[etree._Element]:
+    """The elements at ``path``, as ``findall`` gives them (do not modify the list)."""
+    return found.get(path, _NONE)
+
+
 def first(found: Found, path: str) -> etree._Element | None:
     """The first element at ``path``, as ``find`` gives it."""
-    elements = found[path]
-    return elements[0] if elements else None
+    elements = found.get(path)
+    return None if elements is None else elements[0]
 
 
 def first_text(found: Found, path: str) -> str | None:
     """The text of the first element at ``path`` (None when there is none)."""
-    elements = found[path]
-    return elements[0].text if elements else None
+    elements = found.get(path)
+    return None if elements is None else elements[0].text
 
+
+_NONE: list[etree._Element] = []
 
 SIRET_ORGANISME = "organisme-formation-responsable/SIRET-organisme-formation/SIRET"
 ADRESSE_ORGANISME = "organisme-formation-responsable/coordonnees-organisme/coordonnees/adresse"
@@ -122,8 +151,8 @@ def walk_formation(formation: etree._Element) -> Walked:
     """The formation, its actions and their sessions, each walked once for its paths."""
     found = FORMATION.find(formation)
     actions = []
-    for action in found["action"]:
+    for action in every(found, "action"):
         action_found = ACTION.find(action)
-        sessions = [Walked(s, SESSION.find(s), []) for s in action_found["session"]]
+        sessions = [Walked(s, SESSION.find(s), []) for s in every(action_found, "session")]
         actions.append(Walked(action, action_found, sessions))
     return Walked(formation, found, actions)

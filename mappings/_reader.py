@@ -6,9 +6,11 @@ is read from). It reads the element and never modifies it.
 
 Ingest reads every formation of every flow, so reading is kept cheap: the formation,
 each action and each session are walked once for all the paths read from them
-(`ChildPaths`), the path named in an issue is worked out only for an issue (`At`), and
-what a flow repeats (a code, a date, an address) is worked out once per process by the
-books, which cache results that depend on the tables alone.
+(`ChildPaths`), the coded elements and ``extras`` found anywhere else in one more pass
+(`Scanner`), the path named in an issue is worked out only for an issue (`At`), and
+what a flow repeats (a code, a date, an address, a certification, a funding decision)
+is worked out once per process by the books, which cache results that depend on the
+tables alone.
 """
 
 from __future__ import annotations
@@ -22,9 +24,9 @@ from mappings._certifications import CertificationBook
 from mappings._cleaning import Cleaner
 from mappings._codes import CodeBook
 from mappings._conventionnement import ConventionnementRules
-from mappings._extras import Extra, block_extras, extras_blocks, has_extras_block
+from mappings._extras import Block, has_extras_block, read_block
 from mappings._geo import NOWHERE, Geography, Place
-from mappings._issues import At, IssueLog, local_name
+from mappings._issues import At, IssueLog
 from mappings._language import LanguageRules, OfferFacts
 from mappings._model import (
     Certification,
@@ -39,10 +41,12 @@ from mappings._paths import (
     SIRET_ORGANISME,
     Found,
     Walked,
+    every,
     first,
     first_text,
     walk_formation,
 )
+from mappings._scan import Scan, Scanner
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,60 +59,64 @@ class Books:
     language: LanguageRules
     conventionnement: ConventionnementRules
     placeholders: frozenset[str]
-    coded_tags: tuple[str, ...]
-    """Qualified tags of the elements whose codes come from an LHEO dictionary."""
-    conventionnement_elements: tuple[tuple[str, str], ...]
-    """Name and qualified tag of each coded element the conventionnement rows test."""
+    scanner: Scanner
+    """Finds the elements whose codes come from an LHEO dictionary, those the
+    conventionnement rows test and the ``extras`` blocks."""
+    conventionnement_elements: tuple[str, ...]
+    """Name of each coded element the conventionnement rows test."""
     extra_names: frozenset[str]
     """The extra names (normalised ``info``) the language and conventionnement rules test."""
-    element_names: dict[object, str]
-    """Qualified tag to name of every coded element (looked up with any node's tag)."""
 
 
 class FormationReader:
     """Harmonises one formation of one source."""
+
+    _scan: Scan
+    _blocks: dict[etree._Element, Block]
+    """Each ``extras`` block of the formation, with the extras a rule may test."""
 
     def __init__(self, books: Books, source: str) -> None:
         self.books = books
         self.source = source
         self.log = IssueLog(source)
         self.cleaner = Cleaner(books.placeholders, self.log)
+        self._national = books.codes.national
         self._translated: dict[etree._Element, str | None] = {}
-        self._extras: dict[etree._Element, tuple[Extra, ...]] = {}
-        """The extras of each ``extras`` block of the formation that a rule may test."""
 
     def read(self, formation: etree._Element, region: str | None) -> HarmonisedFormation:
         walked = walk_formation(formation)
         found = walked.found
         names = self.books.extra_names
-        self._extras = {block: block_extras(block, names) for block in extras_blocks(formation)}
+        positions = {action.element: n for n, action in enumerate(walked.parts)}
+        self._scan = scan = self.books.scanner.scan(formation, positions)
+        self._blocks = {block: read_block(block, names) for block in scan.blocks}
         certifications = self.books.certifications.read(
-            found["certification"], _references(walked), self.cleaner
+            every(found, "certification"), _references(walked), self.cleaner
         )
-        actions = [self._action(action) for action in walked.parts]
+        actions = [self._action(n, action) for n, action in enumerate(walked.parts)]
         responsable = self.books.geography.place(
             self.source, first(found, ADRESSE_ORGANISME), self.cleaner
         )
         intitule = self.cleaner.text(
-            first_text(found, "intitule-formation"), At(formation, "/intitule-formation")
+            first_text(found, "intitule-formation"), formation, "/intitule-formation"
         )
-        formacodes = self._formacodes(found["domaine-formation/code-FORMACODE"])
+        formacodes = self._formacodes(every(found, "domaine-formation/code-FORMACODE"))
         facts = self._facts(found, actions, certifications, formacodes, intitule or "")
         language = self._language(formation, facts, certifications)
-        self._check_other_codes(formation)
+        self._check_other_codes()
         return HarmonisedFormation(
             source=self.source,
             numero=formation.get("numero"),
             intitule=intitule,
-            datemaj=self.cleaner.date(formation.get("datemaj"), At(formation, "/@datemaj")),
+            datemaj=self.cleaner.date(formation.get("datemaj"), formation, "/@datemaj"),
             region=self._source_region(region)
             or _first(a.region for a in actions)
             or responsable.region,
             departement=_first(a.departement for a in actions) or responsable.departement,
             siret_organisme=self._siret(first(found, SIRET_ORGANISME)),
             formacodes=formacodes,
-            niveau_entree=_first(self._codes(found["code-niveau-entree"])),
-            niveau_sortie=_first(self._codes(found["code-niveau-sortie"])),
+            niveau_entree=_first(self._codes_at(found, "code-niveau-entree")),
+            niveau_sortie=_first(self._codes_at(found, "code-niveau-sortie")),
             certifications=certifications,
             language=language,
             cpf_eligible=facts.cpf_eligible,
@@ -116,18 +124,22 @@ class FormationReader:
             issues=self.log.issues,
         )
 
-    def _action(self, walked: Walked) -> HarmonisedAction:
+    def _action(self, position: int, walked: Walked) -> HarmonisedAction:
         action, found = walked.element, walked.found
-        financeurs = self._codes(found["organisme-financeur/code-financeur"])
-        codes = {
-            name: frozenset(self._codes(action.iterdescendants(tag)))
-            for name, tag in self.books.conventionnement_elements
-        }
-        extras = tuple(extra for block in action.iter("{*}extras") for extra in self._extras[block])
+        financeurs = self._codes_at(found, "organisme-financeur/code-financeur")
+        tested = self._scan.action_codes.get(position, {})
+        codes = tuple(
+            frozenset(self._codes(tested.get(name, ()), name))
+            for name in self.books.conventionnement_elements
+        )
+        blocks = self._scan.action_blocks.get(position, ())
+        extras = tuple(extra for block in blocks for extra in self._blocks[block].extras)
         conventionnement, rule_id = self.books.conventionnement.decide(codes, extras)
         adresse = first(found, "lieu-de-formation/coordonnees/adresse")
         lieu = self.books.geography.place(self.source, adresse, self.cleaner)
-        sessions = [self._session(session, lieu) for session in walked.parts]
+        own = None if lieu is NOWHERE else lieu  # places equal to NOWHERE are NOWHERE
+        sessions = [self._session(session, own) for session in walked.parts]
+        price = self.cleaner.price
         return HarmonisedAction(
             numero=action.get("numero"),
             financeurs=financeurs,
@@ -135,33 +147,31 @@ class FormationReader:
             conventionnement_rule_id=rule_id,
             departement=lieu.departement or _first(s.departement for s in sessions),
             region=lieu.region or _first(s.region for s in sessions),
-            publics_vises=self._codes(found["code-public-vise"]),
-            prix_total_ttc=self.cleaner.price(
-                first_text(found, "prix-total-TTC"), At(action, "/prix-total-TTC")
-            ),
-            prix_horaire_ttc=self.cleaner.price(
-                first_text(found, "prix-horaire-TTC"), At(action, "/prix-horaire-TTC")
+            publics_vises=self._codes_at(found, "code-public-vise"),
+            prix_total_ttc=price(first_text(found, "prix-total-TTC"), action, "/prix-total-TTC"),
+            prix_horaire_ttc=price(
+                first_text(found, "prix-horaire-TTC"), action, "/prix-horaire-TTC"
             ),
             sessions=sessions,
         )
 
-    def _session(self, walked: Walked, lieu: Place) -> HarmonisedSession:
+    def _session(self, walked: Walked, lieu: Place | None) -> HarmonisedSession:
+        """A session of an action, at the action's ``lieu``, else at its own address."""
         session, found = walked.element, walked.found
         place = lieu
-        if place == NOWHERE:
+        if place is None:
             adresse = first(INSCRIPTION.find(session), "adresse-inscription/adresse")
             place = self.books.geography.place(self.source, adresse, self.cleaner)
-        return HarmonisedSession(
-            numero=session.get("numero"),
-            debut=self.cleaner.date(
-                first_text(found, "periode/debut"), At(session, "/periode/debut")
-            ),
-            fin=self.cleaner.date(first_text(found, "periode/fin"), At(session, "/periode/fin")),
-            departement=place.departement,
-            region=place.region,
-            code_insee_commune=place.code_insee_commune,
-            latitude=place.latitude,
-            longitude=place.longitude,
+        date = self.cleaner.date
+        return HarmonisedSession(  # positional: sessions are many, and keywords cost
+            session.get("numero"),
+            date(first_text(found, "periode/debut"), session, "/periode/debut"),
+            date(first_text(found, "periode/fin"), session, "/periode/fin"),
+            place.departement,
+            place.region,
+            place.code_insee_commune,
+            place.latitude,
+            place.longitude,
         )
 
     def _facts(
@@ -176,11 +186,11 @@ class FormationReader:
         return OfferFacts(
             formacodes=frozenset(formacodes),
             certifications=self.books.certifications.names(certifications),
-            extras=tuple(extra for extras in self._extras.values() for extra in extras),
+            extras=tuple(extra for block in self._blocks.values() for extra in block.extras),
             title=title,
             financeurs=frozenset(code for a in actions for code in a.financeurs),
             publics=frozenset(code for a in actions for code in a.publics_vises),
-            objectifs=frozenset(self._codes(found["objectif-general-formation"])),
+            objectifs=frozenset(self._codes_at(found, "objectif-general-formation")),
             cpf_eligible=self._cpf_eligible(found, certifications),
         )
 
@@ -213,13 +223,13 @@ class FormationReader:
             any(c.rncp or c.rs or c.cpf for c in certifications)
             or any(self.books.certifications.eligible_cpf(c.label) for c in certifications)
             or bool((first_text(found, "code-type-formation/code-CPF") or "").strip())
-            or has_extras_block(self._extras, "eligibilite-cpf")
+            or has_extras_block(self._blocks.values(), "eligibilite-cpf")
         )
 
     def _formacodes(self, elements: list[etree._Element]) -> list[str]:
         codes: list[str] = []
         for element in elements:
-            value = self.cleaner.text(element.text, At(element))
+            value = self.cleaner.text(element.text, element)
             if value is None:
                 continue
             if len(value) == 5 and value.isdigit():
@@ -230,38 +240,42 @@ class FormationReader:
         return _unique(codes)
 
     def _siret(self, element: etree._Element | None) -> str | None:
-        return None if element is None else self.cleaner.siret(element.text, At(element))
+        return None if element is None else self.cleaner.siret(element.text, element)
 
     def _source_region(self, region: str | None) -> str | None:
         return self.books.geography.region(self.source, region, "(source region)", self.cleaner)
 
-    def _code(self, element: etree._Element) -> str | None:
-        """The national code of a coded element, translated (and reported) once."""
-        translated = self._translated
-        if element in translated:
-            return translated[element]
+    def _translate(self, element: etree._Element, name: str) -> str | None:
+        """The national code of ``element`` (named ``name``), reported and remembered:
+        each coded element is translated once, wherever it is read from."""
         raw = element.text
-        name = self.books.element_names.get(element.tag) or local_name(element)
-        code, findings = self.books.codes.national(self.source, name, raw)
+        code, findings = self._national(self.source, name, raw)
         if findings:
             self.log.report(At(element), raw or "", findings)
-        translated[element] = code
+        self._translated[element] = code
         return code
 
-    def _codes(self, elements: Iterable[etree._Element]) -> list[str]:
-        return _unique([code for code in map(self._code, elements) if code is not None])
+    def _codes(self, elements: Iterable[etree._Element], name: str) -> list[str]:
+        """The national codes of ``elements`` (all named ``name``), each once."""
+        translated = self._translated
+        codes = []
+        for element in elements:
+            code = translated[element] if element in translated else self._translate(element, name)
+            if code is not None:
+                codes.append(code)
+        return _unique(codes)
 
-    def _check_other_codes(self, formation: etree._Element) -> None:
+    def _codes_at(self, found: Found, path: str) -> list[str]:
+        """The national codes of the elements at ``path``, each once."""
+        return self._codes(every(found, path), path.rpartition("/")[2])
+
+    def _check_other_codes(self) -> None:
         """Translate every other coded element, so unknown codes are reported too
         (but not those inside extras, which are the region's own business)."""
-        names = self.books.element_names
-        # Extras blocks are small: looking at each of their elements is cheaper than
-        # setting up lxml's filter on every coded tag for each block.
-        in_extras = {e for block in self._extras for e in block.iter() if e.tag in names}
         translated = self._translated
-        for element in formation.iter(*self.books.coded_tags):
-            if element not in in_extras and element not in translated:
-                self._code(element)
+        for element, name in self._scan.coded:
+            if element not in translated:
+                self._translate(element, name)
 
 
 def _references(walked: Walked) -> list[etree._Element]:
@@ -270,7 +284,7 @@ def _references(walked: Walked) -> list[etree._Element]:
         reference
         for action in walked.parts
         for session in action.parts
-        for reference in session.found["reference-certification"]
+        for reference in every(session.found, "reference-certification")
     ]
 
 

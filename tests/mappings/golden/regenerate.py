@@ -99,8 +99,8 @@ _EXTRAS: tuple[tuple[str, dict[str, str]], ...] = (
 
 def generated_cases() -> Iterator[dict[str, Any]]:
     """Formations of generated corpora, read by the hub's reader (2.2 upgraded to 2.3)."""
-    from hub.lheo.corpus import CorpusSpec, write_corpus
     from hub.lheo.reader import LheoReader
+    from simulators.corpus import CorpusSpec, write_corpus
 
     specs = (
         CorpusSpec(formations=PER_CORPUS, seed=11, regions=("*",), language_share=0.15),
